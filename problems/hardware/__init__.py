@@ -1,0 +1,1 @@
+"""imcopt hardware: design batches, component models, mapping and the cost model."""

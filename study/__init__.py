@@ -1,0 +1,1 @@
+"""imcopt studies: samplings, operators, algorithms, runner, analysis, plots, reports, CLI."""

@@ -1,0 +1,1 @@
+"""imcopt command-line interface (click)."""

@@ -1,0 +1,77 @@
+"""The `imcopt` command: a click group; each sub-command lives in its own module here.
+
+Every `ImcoptError` (bad config, design, workload file, argument) is printed as one line
+``Error: ...`` with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from problems.errors import ImcoptError
+
+#: sub-command name -> "module:attribute" (imported lazily so `imcopt --help` stays fast)
+COMMANDS: dict[str, str] = {
+    "workloads": "study.cli.workloads:workloads",
+    "evaluate": "study.cli.evaluate:evaluate",
+    "validate": "study.cli.validate:validate",
+    "exhaustive": "study.cli.exhaustive:exhaustive",
+    "run": "study.cli.run:run",
+    "compare": "study.cli.analyse:compare",
+    "plot": "study.cli.analyse:plot",
+    "report": "study.cli.analyse:report",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported only when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._load(name) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    @staticmethod
+    def _load(name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:  # sub-command not written yet
+                return None
+            raise
+        return getattr(mod, attr)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="imcopt")
+def cli() -> None:
+    """imcopt: joint hardware-workload co-optimisation of in-memory-computing accelerators."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the CLI, turning ImcoptError into a clean message."""
+    try:
+        cli.main(args=argv, prog_name="imcopt", standalone_mode=False)
+    except ImcoptError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()
