@@ -158,5 +158,5 @@ def _check_range(name: str, a: np.ndarray) -> None:
         if name == "memory":
             raise ImcoptError(f"design parameter memory = {v}: unknown memory type; "
                               f"allowed: {list(MEMORY_TYPES)}")
-        raise ImcoptError(f"design parameter {name} = {v} is outside the allowed range "
+        raise ImcoptError(f"design parameter {name} = {v:g} is outside the allowed range "
                           f"[{lo:g}, {hi:g}] {unit}")

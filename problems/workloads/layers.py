@@ -60,7 +60,8 @@ class Workload:
     def __post_init__(self) -> None:
         n = len(self.layer_names)
         if n == 0:
-            raise ImcoptError(f"workload '{self.name}' ({self.source or 'in memory'}) has no layers")
+            where = self.source or "in memory"
+            raise ImcoptError(f"workload '{self.name}' ({where}) has no layers")
         for f in INT_FIELDS:
             arr = np.asarray(getattr(self, f))
             if arr.shape != (n,):
@@ -68,12 +69,7 @@ class Workload:
                     f"workload '{self.name}': field {f} has shape {arr.shape}, expected ({n},)"
                 )
             if not np.issubdtype(arr.dtype, np.integer):
-                if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-                    bad = int(np.flatnonzero(~np.isfinite(arr) | (arr != np.round(arr)))[0])
-                    raise ImcoptError(
-                        f"workload '{self.name}' ({self.source or 'in memory'}): layer "
-                        f"'{self.layer_names[bad]}' field {f} = {arr[bad]!r} is not an integer"
-                    )
+                arr = self._as_integers(f, arr)
             arr = arr.astype(np.int64)
             if np.any(arr <= 0):
                 bad = int(np.flatnonzero(arr <= 0)[0])
@@ -89,6 +85,23 @@ class Workload:
         dyn.setflags(write=False)
         object.__setattr__(self, "dynamic", dyn)
         object.__setattr__(self, "layer_names", tuple(str(s) for s in self.layer_names))
+
+    def _as_integers(self, field_name: str, arr: np.ndarray) -> np.ndarray:
+        """Whole numbers given as floats/strings -> int64; anything else names the layer."""
+        where = self.source or "in memory"
+        out = np.empty(arr.shape, np.int64)
+        for i, v in enumerate(arr):
+            try:
+                fv = float(v)
+            except (TypeError, ValueError):
+                fv = float("nan")
+            if not np.isfinite(fv) or fv != round(fv):
+                raise ImcoptError(
+                    f"workload '{self.name}' ({where}): layer '{self.layer_names[i]}' "
+                    f"field {field_name} = '{v}' is not an integer"
+                )
+            out[i] = int(fv)
+        return out
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
