@@ -1,0 +1,264 @@
+"""The exact optimum of a search space by enumeration, in memory-bounded chunks.
+
+One pass over the space (mixed-radix order, `SearchSpace.index_range`) evaluates every design
+on every workload through `JointIMCProblem.evaluate_batch` (so it scores exactly like the
+optimizers) and keeps, across chunks:
+
+- the best design and the top-k (ties broken by the lower enumeration index);
+- the exact Pareto front of (aggregated E, aggregated L, area term) among feasible designs,
+  one design per distinct objective vector (lowest enumeration index);
+- each workload's own best design (its "specialist": feasible for that workload alone,
+  i.e. within the area budget and usable for that workload), at no extra cost.
+
+The cost model is a black box here (`problems.hardware.cost.evaluate`); no fast path is used.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from problems.errors import ImcoptError
+from problems.objectives import ObjectiveConfig
+from problems.problem import JointIMCProblem, as_stack
+from problems.spaces import SearchSpace
+from problems.workloads.layers import Workload
+from problems.workloads.stack import WorkloadStack
+
+
+@dataclass
+class ExhaustiveResult:
+    """What one enumeration found. Scores as in `JointIMCProblem` (``score`` in J*s*mm^2)."""
+
+    space: str
+    workloads: list[str]
+    objective: ObjectiveConfig
+    convention: str
+    n_designs: int
+    n_feasible: int
+    seconds: float
+    best_x: np.ndarray | None            # (n_var,) or None if nothing is feasible
+    best_design: dict[str, object] | None
+    best_score: float                    # inf if nothing is feasible
+    best_log10_score: float
+    top_x: np.ndarray                    # (k, n_var), best first
+    top_scores: np.ndarray               # (k,)
+    top_designs: list[dict[str, object]]
+    front_x: np.ndarray                  # (m, n_var), sorted by aggregated energy
+    front_log10: np.ndarray              # (m, 3): log10 (aggregated E, aggregated L, area term)
+    workload_best_x: np.ndarray          # (n_w, n_var); rows of -1 where no design is feasible
+    workload_best_log10: np.ndarray      # (n_w,) log10 per-workload EDAP of that design
+    flat_range: tuple[int, int] = field(default=(0, 0))  # enumerated [start, stop)
+
+    @property
+    def front(self) -> np.ndarray:
+        """(m, 3) aggregated energy J, aggregated latency s, area term (mm^2 or cost)."""
+        return 10.0 ** self.front_log10
+
+    @property
+    def designs_per_s(self) -> float:
+        return self.n_designs / self.seconds if self.seconds > 0 else float("inf")
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready summary (designs as records, arrays as lists)."""
+        return {
+            "space": self.space,
+            "workloads": list(self.workloads),
+            "objective": self.objective.to_dict(),
+            "convention": self.convention,
+            "n_designs": self.n_designs,
+            "n_feasible": self.n_feasible,
+            "seconds": self.seconds,
+            "best": {"x": None if self.best_x is None else self.best_x.tolist(),
+                     "design": self.best_design, "score": _num(self.best_score)},
+            "top": [{"x": x.tolist(), "design": d, "score": _num(s)}
+                    for x, s, d in zip(self.top_x, self.top_scores, self.top_designs,
+                                       strict=True)],
+            "front_size": int(self.front_x.shape[0]),
+        }
+
+
+def _num(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None
+
+
+# -- Pareto filtering -------------------------------------------------------------------------
+def pareto_indices(F: np.ndarray, grid: int = 128, block: int = 1024) -> np.ndarray:
+    """Indices of the non-dominated rows of F (n, k), minimisation, finite values.
+
+    One index per distinct objective vector (its first occurrence). Exact: a grid prefilter
+    (for k >= 3, drops rows strictly dominated through a strictly lower cell in the first two
+    objectives) followed by a block-wise comparison against the kept rows only.
+    """
+    F = np.asarray(F, dtype=float)
+    if F.ndim != 2:
+        raise ImcoptError(f"pareto_indices: F must be 2-D, got shape {F.shape}")
+    if F.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not np.all(np.isfinite(F)):
+        raise ImcoptError("pareto_indices: objective values must be finite")
+    U, first = np.unique(F, axis=0, return_index=True)  # lexicographic order
+    cand = np.arange(U.shape[0])
+    if U.shape[1] >= 3 and U.shape[0] > 4 * grid:
+        cand = cand[_grid_survivors(U, grid)]
+    U = U[cand]
+    m = U.shape[0]
+    kept = np.zeros(m, dtype=bool)
+    kept_rows = np.zeros((0, U.shape[1]))
+    for s in range(0, m, block):
+        B = U[s:s + block]
+        # dominated by an earlier kept row (earlier in lexicographic order, transitivity)
+        dom = np.zeros(B.shape[0], dtype=bool)
+        if kept_rows.shape[0]:
+            for t in range(0, kept_rows.shape[0], 4096):
+                K = kept_rows[t:t + 4096]
+                dom |= np.any(np.all(K[None, :, :] <= B[:, None, :], axis=2), axis=1)
+        le = np.all(B[None, :, :] <= B[:, None, :], axis=2)  # le[i, j]: B[j] <= B[i]
+        le &= np.tri(B.shape[0], k=-1, dtype=bool)          # only j < i can dominate i
+        # within the block, a dominated j may be the only dominator: its own dominator also
+        # dominates i (transitivity), so "any earlier j" is exact.
+        dom |= le.any(axis=1)
+        kept[s:s + block] = ~dom
+        kept_rows = np.concatenate([kept_rows, B[~dom]])
+    return np.sort(first[cand[kept]])
+
+
+def _grid_survivors(U: np.ndarray, grid: int) -> np.ndarray:
+    """Mask of rows not dominated via a strictly lower (f1, f2) grid cell with f3' <= f3."""
+    lo = U[:, :2].min(axis=0)
+    hi = U[:, :2].max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    cell = np.minimum(((U[:, :2] - lo) / span * grid).astype(np.int64), grid - 1)
+    if U.shape[1] != 3:
+        return np.ones(U.shape[0], dtype=bool)
+    rest = U[:, 2]
+    best = np.full((grid, grid), np.inf)
+    np.minimum.at(best, (cell[:, 0], cell[:, 1]), rest)
+    pm = np.minimum.accumulate(np.minimum.accumulate(best, axis=0), axis=1)
+    a, b = cell[:, 0], cell[:, 1]
+    ok = (a > 0) & (b > 0)
+    dominated = np.zeros(U.shape[0], dtype=bool)
+    dominated[ok] = pm[a[ok] - 1, b[ok] - 1] <= rest[ok]
+    return ~dominated
+
+
+# -- the search -------------------------------------------------------------------------------
+def exhaustive_search(
+    space: SearchSpace,
+    workloads: WorkloadStack | Sequence[Workload],
+    objective: ObjectiveConfig | None = None,
+    convention: str = "physical",
+    top_k: int = 10,
+    chunk: int = 200_000,
+    progress: bool = True,
+    specialist_edap: np.ndarray | None = None,
+    flat_range: tuple[int, int] | None = None,
+) -> ExhaustiveResult:
+    """Evaluate every design of ``space`` (or the enumeration slice ``flat_range``) and return
+    the exact optimum, the top-k and the (E, L, A) Pareto front of the feasible designs.
+
+    Memory is O(chunk x n_layers). For ``aggregate="normalized"`` without ``specialist_edap``
+    the specialists are found first (cached, see `problems.specialists`).
+    """
+    from tqdm.auto import tqdm
+
+    objective = objective or ObjectiveConfig()
+    if objective.kind != "single":
+        objective = ObjectiveConfig.from_dict({**objective.to_dict(), "kind": "single"})
+    if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 1:
+        raise ImcoptError(f"top_k must be a positive integer, got {top_k!r}")
+    if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer) or chunk < 1:
+        raise ImcoptError(f"chunk must be a positive integer, got {chunk!r}")
+    stack = as_stack(workloads)
+    if objective.aggregate == "normalized" and specialist_edap is None:
+        from problems.specialists import specialist_edap as _spec
+
+        specialist_edap = _spec(space, stack, objective, convention, chunk=chunk,
+                                progress=progress)
+    problem = JointIMCProblem(space, stack, objective, convention, specialist_edap)
+    start, stop = (0, space.size) if flat_range is None else (int(flat_range[0]),
+                                                               int(flat_range[1]))
+    if not 0 <= start < stop <= space.size:
+        raise ImcoptError(f"flat_range {flat_range} must satisfy 0 <= start < stop <= "
+                          f"{space.size}")
+    n_w = stack.n_workloads
+    top_ls = np.zeros(0)
+    top_flat = np.zeros(0, dtype=np.int64)
+    front_F = np.zeros((0, 3))
+    front_flat = np.zeros(0, dtype=np.int64)
+    wbest = np.full(n_w, np.inf)
+    wbest_flat = np.full(n_w, -1, dtype=np.int64)
+    n_feasible = 0
+    t0 = time.perf_counter()
+    bar = tqdm(total=stop - start, unit="design", unit_scale=True, disable=not progress,
+               desc=f"exhaustive {space.name}", smoothing=0.1)
+    try:
+        for s in range(start, stop, int(chunk)):
+            e = min(stop, s + int(chunk))
+            X = space.index_range(s, e)
+            flat = np.arange(s, e, dtype=np.int64)
+            r = problem.evaluate_batch(X)
+            feas = r["feasible"]
+            n_feasible += int(feas.sum())
+            # top-k
+            ls = r["log10_score"][feas]
+            fl = flat[feas]
+            if ls.size > top_k:
+                sel = np.argpartition(ls, top_k - 1)[:top_k]
+                ls, fl = ls[sel], fl[sel]
+            ls = np.concatenate([top_ls, ls])
+            fl = np.concatenate([top_flat, fl])
+            order = np.lexsort((fl, ls))[:top_k]
+            top_ls, top_flat = ls[order], fl[order]
+            # Pareto front of (agg E, agg L, area term)
+            P = r["parts_log10"][feas]
+            if P.shape[0]:
+                allF = np.concatenate([front_F, P])
+                allflat = np.concatenate([front_flat, flat[feas]])
+                # ties of objective vectors keep the lower flat index: sort by flat first
+                o = np.argsort(allflat, kind="stable")
+                allF, allflat = allF[o], allflat[o]
+                keep = pareto_indices(allF)
+                front_F, front_flat = allF[keep], allflat[keep]
+            # per-workload specialists
+            W = r["workload_log10"]
+            j = np.argmin(W, axis=0)
+            v = W[j, np.arange(n_w)]
+            better = v < wbest
+            wbest[better] = v[better]
+            wbest_flat[better] = flat[j[better]]
+            bar.update(e - s)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - t0
+
+    def designs_of(fl: np.ndarray) -> tuple[np.ndarray, list[dict[str, object]]]:
+        if fl.size == 0:
+            return np.zeros((0, space.n_var), dtype=np.int64), []
+        X = np.stack(np.unravel_index(fl, tuple(int(c) for c in space.cardinalities)), axis=1)
+        return X.astype(np.int64), space.decode(X).to_records()
+
+    top_x, top_designs = designs_of(top_flat)
+    o = np.lexsort((front_flat, front_F[:, 1], front_F[:, 0])) if front_flat.size else []
+    front_x, _ = designs_of(front_flat[o]) if front_flat.size else designs_of(front_flat)
+    front_F = front_F[o] if front_flat.size else front_F
+    wx = np.full((n_w, space.n_var), -1, dtype=np.int64)
+    okw = wbest_flat >= 0
+    if okw.any():
+        wx[okw] = designs_of(wbest_flat[okw])[0]
+    with np.errstate(over="ignore"):
+        top_scores = 10.0 ** top_ls
+    return ExhaustiveResult(
+        space=space.name, workloads=list(stack.names), objective=objective,
+        convention=convention, n_designs=stop - start, n_feasible=n_feasible, seconds=seconds,
+        best_x=top_x[0] if top_x.shape[0] else None,
+        best_design=top_designs[0] if top_designs else None,
+        best_score=float(top_scores[0]) if top_scores.size else float("inf"),
+        best_log10_score=float(top_ls[0]) if top_ls.size else float("inf"),
+        top_x=top_x, top_scores=top_scores, top_designs=top_designs,
+        front_x=front_x, front_log10=front_F,
+        workload_best_x=wx, workload_best_log10=wbest, flat_range=(start, stop),
+    )

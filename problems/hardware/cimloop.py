@@ -1,0 +1,309 @@
+"""The ``cimloop`` accounting convention: what the paper's CiMLoop evaluator counted.
+
+Reproduces CIMLOOP_MODEL.md (CM): cycles and utilisation exactly from the greedy spatial
+packing (`packing.py`, CM §3.1-3.4), chip area from the component areas (CM §3.4, §5) and
+energy structurally as sum over components of (action count from the packing) x (per-action
+energy, `cimloop_components.py`). Constants the documentation cannot give (effective activation
+traffic multipliers, undocumented CACTI / NeuroSim table cells, technology-node factors) are
+read from ``data/cimloop_calibration.json``, written by ``scripts/fit_cimloop.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from problems.errors import ImcoptError
+from problems.hardware import cimloop_components as cc
+from problems.hardware.design import DesignBatch
+from problems.hardware.packing import DIM_INDEX, Packing, pack
+from problems.hardware.result import CostResult
+from problems.workloads.stack import WorkloadStack
+
+CALIBRATION_PATH = Path(__file__).with_name("data") / "cimloop_calibration.json"
+
+#: energy components, in breakdown order; each is (n_d, n_l) J before the per-workload sum
+ENERGY_COMPONENTS: tuple[str, ...] = (
+    "cell_read", "row_drivers", "adc", "cell_write", "weight_drivers", "dram",
+    "glb", "router", "input_buffer", "output_buffer", "leakage",
+)
+#: multipliers fitted by scripts/fit_cimloop.py (default 1 = documented count x energy)
+ENERGY_COEFS: tuple[str, ...] = (
+    "glb_in", "glb_out", "router", "input_buffer", "output_buffer", "dram", "leakage",
+    "sram_row", "sram_write",
+)
+AREA_COMPONENTS: tuple[str, ...] = (
+    "adc", "row_drivers", "column_drivers", "cells", "weight_drivers", "input_buffer",
+    "output_buffer", "router", "glb",
+)
+
+
+# -- calibration -------------------------------------------------------------------------
+@lru_cache(maxsize=4)
+def _load_calibration(path: str) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        return {}
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise ImcoptError(f"{p}: not valid JSON ({exc})") from exc
+
+
+def load_calibration(path: str | Path | None = None) -> dict:
+    """The calibration dict (empty when the file is absent: documented values only)."""
+    return _load_calibration(str(path or CALIBRATION_PATH))
+
+
+def _lookup(table: dict[str, float] | None, keys: list[str], fallback: np.ndarray) -> np.ndarray:
+    """Vectorized dict lookup by string keys, `fallback` where a key is missing."""
+    if not table:
+        return np.asarray(fallback, float)
+    uniq, inv = np.unique(np.asarray(keys), return_inverse=True)
+    vals = np.array([table.get(k, np.nan) for k in uniq.tolist()], float)[inv.reshape(-1)]
+    return np.where(np.isnan(vals), fallback, vals)
+
+
+def buffer_key(width_bits: int, depth: int) -> str:
+    return f"{int(width_bits)}x{int(depth)}"
+
+
+def rowdrv_key(technology_nm: float, voltage_v: float, rows: int, cols: int) -> str:
+    return f"{float(technology_nm):g}/{float(voltage_v):.3f}/{int(rows)}/{int(cols)}"
+
+
+# -- area --------------------------------------------------------------------------------------
+def buffer_area_prior_um2(width_bits: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """CACTI tile-buffer area (CM §5B, log-log interpolated) + 2 address adders, um^2.
+
+    The CACTI rescaling rule: width rounded up to a multiple of 8 and >= 32, depth >= 64, area
+    x (w / w_rounded) x (d / d_rounded)."""
+    w = np.asarray(width_bits, float)
+    d = np.asarray(depth, float)
+    w_r = np.maximum(np.ceil(w / 8) * 8, 32)
+    d_r = np.maximum(d, 64)
+    a = cc.buffer_table(cc.BUF_AREA_MM2, w_r, d_r) * 1e6 * (w / w_r) * (d / d_r)
+    return a + 2 * np.ceil(np.log2(d)) * cc.ADDER_UM2_PER_BIT
+
+
+def glb_area_prior_um2(glb_bytes: np.ndarray) -> np.ndarray:
+    """GLB area (CM §5B, width 2048) + 2 address adders, um^2."""
+    depth = np.asarray(glb_bytes, float) * 8 / cc.GLB_WIDTH_BITS
+    return cc.glb_table(cc.GLB_AREA_MM2, glb_bytes) * 1e6 + \
+        2 * np.ceil(np.log2(depth)) * cc.ADDER_UM2_PER_BIT
+
+
+def area_components_mm2(designs: DesignBatch, calibration: dict | None = None
+                        ) -> dict[str, np.ndarray]:
+    """Chip area by component (CM §3.4), mm^2 per design."""
+    cal = load_calibration() if calibration is None else calibration
+    acal = cal.get("area", {})
+    sram = designs.is_sram
+    rows = designs.xbar_rows.astype(float)
+    cols = designs.xbar_cols.astype(float)
+    arrays = designs.n_macros.astype(float)
+    tiles = designs.n_tiles.astype(float)
+    width = 8 * designs.macros_per_tile
+    adc = np.where(sram, cc.SRAM_ADC_AREA_UM2_PER_COL, cc.RRAM_ADC_AREA_UM2_PER_COL) * cols
+    s_ns, s_cell, s_ca, s_rt = _area_tech_factors(designs.technology_nm, acal)
+    # SRAM row drivers: fitted (node, V, rows, cols) table, already at the node
+    rd_keys = [rowdrv_key(t, v, r, c) for t, v, r, c in zip(
+        designs.technology_nm.tolist(), designs.voltage_v.tolist(),
+        designs.xbar_rows.tolist(), designs.xbar_cols.tolist(), strict=True)]
+    sram_rd = _lookup(acal.get("sram_rowdrv_um2"), rd_keys,
+                      cc.sram_rowdrv_area_um2(designs.voltage_v, rows) * s_ns)
+    row_drv = np.where(sram, sram_rd, cc.RRAM_ROWDRV_AREA_UM2_PER_ROW * rows)
+    col_drv = np.where(sram, 0.0, cc.RRAM_COLDRV_AREA_UM2_PER_COL * cols)
+    cell = np.where(sram, cc.SRAM_CELL_AREA_UM2, cc.RRAM_CELL_AREA_UM2) * rows * cols
+    wdrv = np.where(sram, sram_rd, 0.0)   # CM §3.4: SRAM counts the row drivers a second time
+    btab = acal.get("buffer_um2")
+    ibuf = _lookup(btab, [buffer_key(w, d) for w, d in zip(width.tolist(),
+                                                           designs.xbar_rows.tolist(),
+                                                           strict=True)],
+                   buffer_area_prior_um2(width, rows))
+    obuf = _lookup(btab, [buffer_key(w, d) for w, d in zip(width.tolist(),
+                                                           designs.xbar_cols.tolist(),
+                                                           strict=True)],
+                   buffer_area_prior_um2(width, cols))
+    glb = _lookup(acal.get("glb_um2"), [str(int(b)) for b in designs.glb_bytes.tolist()],
+                  glb_area_prior_um2(designs.glb_bytes))
+    router = np.full(len(designs), cc.ROUTER_AREA_MM2 * 1e6)
+    um2 = {
+        "adc": arrays * adc * s_ns,
+        "row_drivers": arrays * np.where(sram, row_drv, row_drv * s_ns),
+        "column_drivers": arrays * col_drv * s_ns, "cells": arrays * cell * s_cell,
+        "weight_drivers": arrays * wdrv, "input_buffer": tiles * ibuf * s_ca,
+        "output_buffer": tiles * obuf * s_ca,
+        "router": designs.router_groups * router * s_rt, "glb": glb * s_ca,
+    }
+    return {k: v * 1e-6 for k, v in um2.items()}
+
+
+def _node_factor(technology_nm: np.ndarray, table: dict[str, float] | None,
+                 default: np.ndarray) -> np.ndarray:
+    t = np.asarray(technology_nm, float)
+    out = np.asarray(default, float).copy()
+    if table:
+        for node, f in table.items():
+            out = np.where(np.isclose(t, float(node)), f, out)
+    return np.where(np.isclose(t, cc.REF_NODE_NM), 1.0, out)
+
+
+def _area_tech_factors(technology_nm: np.ndarray, acal: dict) -> tuple[np.ndarray, ...]:
+    """Area factors vs 32 nm: NeuroSim periphery, cells (F^2), CACTI, router."""
+    t = np.asarray(technology_nm, float)
+    sq = (t / cc.REF_NODE_NM) ** 2
+    _, ca = cc.cacti_tech_scale(t)
+    ts = acal.get("tech_scale", {})
+    return (_node_factor(t, ts.get("neurosim"), sq), sq,
+            _node_factor(t, ts.get("cacti"), ca), _node_factor(t, ts.get("router"), sq))
+
+
+# -- energy ----------------------------------------------------------------------------------
+def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
+                      cycles_s: np.ndarray, calibration: dict | None = None
+                      ) -> dict[str, np.ndarray]:
+    """Per design x layer energy of each component before the fitted multipliers, J.
+
+    Keys: the `ENERGY_COMPONENTS` split further where a multiplier applies (``glb_in``,
+    ``glb_out``, ``sram_row``...). Counts (CM §3.5): cell reads = MACs x slices; row reads =
+    cell reads / columns used per array; ADC conversions = cell reads / rows used per array.
+    """
+    cal = load_calibration() if calibration is None else calibration
+    sram = designs.is_sram[:, None]
+    V = designs.voltage_v
+    macs = stack.macs.astype(float)[None, :]
+    slices = pk.slices.astype(float)[:, None]
+    cell_reads = macs * slices
+    e_cell = np.where(designs.is_sram, 0.0, cc.rram_cell_read_j(designs.bits_per_cell))
+    e_row = cc.row_read_j(designs.is_sram, V, designs.xbar_cols)
+    e_adc = cc.adc_j(designs.is_sram, V)
+    f: dict[str, np.ndarray] = {}
+    f["cell_read"] = cell_reads * e_cell[:, None]
+    rows_f = cell_reads / pk.cols_used * e_row[:, None]
+    f["row_drivers"] = np.where(sram, 0.0, rows_f)
+    f["sram_row"] = np.where(sram, rows_f, 0.0)
+    f["adc"] = cell_reads / pk.rows_used * e_adc[:, None]
+
+    # SRAM weight loading (CM §3.5, §6.6): DRAM fetch, cell writes, weight drivers
+    wbits = (stack.weights * cc.WEIGHT_BITS).astype(float)[None, :]
+    f["sram_write"] = np.where(sram, wbits * cc.sram_write_j(V)[:, None], 0.0)
+    wd = cc.sram_weight_driver_j(V, designs.xbar_cols) / designs.xbar_cols
+    f["weight_drivers"] = np.where(sram, wbits * wd[:, None], 0.0)
+    f["dram"] = np.where(sram, wbits * cc.DRAM_J_PER_BIT, 0.0)
+
+    # activation traffic: outputs once per reduction pass, inputs once per weight pass
+    N, C, M, G = stack.N, stack.C, stack.M, stack.G
+    R, S, P, Q = stack.R, stack.S, stack.P, stack.Q
+    out_bits = (N * M * G * P * Q * cc.OUTPUT_BITS).astype(float)[None, :]
+    in_bits = (N * C * G * (P + R - 1) * (Q + S - 1) * cc.INPUT_BITS).astype(float)[None, :]
+    lv = pk.left
+    red_left = (lv[..., DIM_INDEX["C"]] * lv[..., DIM_INDEX["R"]] * lv[..., DIM_INDEX["S"]]
+                * lv[..., DIM_INDEX["Y"]]).astype(float)
+    rep_left = (lv[..., DIM_INDEX["M"]] * lv[..., DIM_INDEX["G"]]).astype(float)
+    t_out = np.where(sram, red_left, 1.0)
+    t_in = np.where(sram, rep_left, 1.0)
+
+    def red(level: str) -> np.ndarray:
+        fl = pk.factors[level]
+        return (fl[..., DIM_INDEX["C"]] * fl[..., DIM_INDEX["R"]] * fl[..., DIM_INDEX["S"]]
+                * fl[..., DIM_INDEX["Y"]]).astype(float)
+
+    def mcast(level: str) -> np.ndarray:
+        return pk.factors[level][..., DIM_INDEX["M"]].astype(float)
+
+    red_up = red("tile_in_chip") * red("shared_router_group")
+    mc_up = mcast("tile_in_chip") * mcast("shared_router_group")
+    glb_bytes = designs.glb_bytes
+    e_glb_r = cc.glb_table(cc.GLB_READ_PJ, glb_bytes) * 1e-12 / cc.GLB_WIDTH_BITS
+    e_glb_w = cc.glb_table(cc.GLB_WRITE_PJ, glb_bytes) * 1e-12 / cc.GLB_WIDTH_BITS
+    ecal = cal.get("energy", {})
+    e_ca = _node_factor(designs.technology_nm, ecal.get("tech_scale_cacti"),
+                        cc.cacti_tech_scale(designs.technology_nm)[0])
+    f["glb_in"] = in_bits * t_in * (e_glb_r * e_ca)[:, None]
+    f["glb_out"] = out_bits * t_out * ((e_glb_r + e_glb_w) * e_ca)[:, None]
+    f["router"] = (in_bits * t_in * mc_up + out_bits * t_out * red_up) * (
+        cc.ROUTER_J_PER_ACTION / cc.ROUTER_WIDTH_BITS)
+    width = (8 * designs.macros_per_tile).astype(float)
+    e_ib = (cc.buffer_table(cc.BUF_READ_PJ, np.maximum(width, 32), designs.xbar_rows)
+            + cc.buffer_table(cc.BUF_WRITE_PJ, np.maximum(width, 32), designs.xbar_rows)
+            ) * 1e-12 / np.maximum(width, 32) * e_ca
+    e_ob = (cc.buffer_table(cc.BUF_READ_PJ, np.maximum(width, 32), designs.xbar_cols)
+            + cc.buffer_table(cc.BUF_WRITE_PJ, np.maximum(width, 32), designs.xbar_cols)
+            ) * 1e-12 / np.maximum(width, 32) * e_ca
+    f["input_buffer"] = in_bits * t_in * mc_up * mcast("macro_in_tile") * e_ib[:, None]
+    f["output_buffer"] = out_bits * t_out * red_up * red("macro_in_tile") * e_ob[:, None]
+
+    # leakage (CM §2): GLB (CACTI) over the layer's time + SRAM cells in use
+    p_glb = cc.glb_table(cc.GLB_LEAK_W, glb_bytes)
+    cells_used = (pk.arrays_used * pk.rows_used * pk.cols_used).astype(float)
+    p_cell = np.where(designs.is_sram, cc._interp_v(cc.SRAM_CELL_LEAK_W, V), 0.0)
+    f["leakage"] = cycles_s * (p_glb[:, None] + cells_used * p_cell[:, None])
+
+    # technology: NeuroSim parts scaled by the calibrated per-node factor (1 at 32 nm)
+    s_ns = _node_factor(designs.technology_nm, ecal.get("tech_scale_neurosim"),
+                        designs.technology_nm / cc.REF_NODE_NM)[:, None]
+    for k in ("cell_read", "row_drivers", "sram_row", "adc", "sram_write", "weight_drivers"):
+        f[k] = f[k] * s_ns
+    return f
+
+
+#: feature -> breakdown component
+_FEATURE_COMPONENT: dict[str, str] = {
+    "cell_read": "cell_read", "row_drivers": "row_drivers", "sram_row": "row_drivers",
+    "adc": "adc", "sram_write": "cell_write", "weight_drivers": "weight_drivers",
+    "dram": "dram", "glb_in": "glb", "glb_out": "glb", "router": "router",
+    "input_buffer": "input_buffer", "output_buffer": "output_buffer", "leakage": "leakage",
+}
+
+
+def energy_coefficients(calibration: dict | None = None) -> dict[str, float]:
+    """Fitted multipliers per feature (1.0 where not calibrated)."""
+    cal = load_calibration() if calibration is None else calibration
+    coefs = cal.get("energy", {}).get("coefficients", {})
+    return {k: float(coefs.get(k, 1.0)) for k in _FEATURE_COMPONENT}
+
+
+def evaluate_cimloop(designs: DesignBatch, stack: WorkloadStack, breakdown: bool = False,
+                     calibration: dict | None = None) -> CostResult:
+    """Energy, latency, area of every design on every workload as CiMLoop counted them.
+
+    Invalid (RRAM weights of some layer not placeable) -> valid False, energy/latency inf.
+    """
+    if len(designs) == 0:
+        raise ImcoptError("no designs to evaluate")
+    cal = load_calibration() if calibration is None else calibration
+    layers = {k: getattr(stack, k) for k in ("N", "C", "M", "R", "S", "P", "Q", "G")}
+    pk = pack(layers, designs.is_sram, designs.bits_per_cell, designs.xbar_rows,
+              designs.xbar_cols, designs.macros_per_tile, designs.tiles_per_group,
+              designs.router_groups)
+    cycles_s = pk.cycles * designs.cycle_time_s[:, None]
+    placed = stack.per_workload_all(pk.weights_placed)
+    feats = energy_features_j(designs, stack, pk, cycles_s, cal)
+    coefs = energy_coefficients(cal)
+    parts: dict[str, np.ndarray] = {}
+    for k, v in feats.items():
+        comp = _FEATURE_COMPONENT[k]
+        w = stack.per_workload(v * coefs[k])
+        parts[comp] = parts[comp] + w if comp in parts else w
+    energy = sum(parts[c] for c in ENERGY_COMPONENTS if c in parts)
+    latency = stack.per_workload(cycles_s)
+    util = stack.per_workload_max(pk.utilisation)
+    area_parts = area_components_mm2(designs, cal)
+    area = sum(area_parts[c] for c in AREA_COMPONENTS)
+    valid = placed | designs.is_sram[:, None]
+    inf = np.inf
+    energy = np.where(valid, energy, inf)
+    latency = np.where(valid, latency, inf)
+    return CostResult(
+        convention="cimloop", workloads=tuple(stack.names), energy_j=energy,
+        latency_s=latency, area_mm2=area, utilisation=np.minimum(util, 1.0),
+        weights_resident=placed, valid=valid,
+        energy_breakdown_j=({c: np.where(valid, parts[c], inf) for c in ENERGY_COMPONENTS
+                             if c in parts} if breakdown else None),
+        area_breakdown_mm2=area_parts if breakdown else None,
+        latency_breakdown_s=({"array_cycles": latency} if breakdown else None),
+    )

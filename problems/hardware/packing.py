@@ -1,0 +1,372 @@
+"""CiMLoop's greedy spatial packing (CIMLOOP_MODEL.md §3.1), vectorized and memoized.
+
+The packing of one layer on one design is a chain of five spatial levels, bottom-up:
+
+====================  ==========  ==========================================
+level                 fan-out     dimension groups packed (in order)
+====================  ==========  ==========================================
+``row``               xbar_rows   [C, R, S]
+``column``            xbar_cols   [Y, M]       (Y = weight slices)
+``macro_in_tile``     mit         [Y], [R, S], [M, C], [G], [P, Q], [N]
+``tile_in_chip``      tic         same groups
+``shared_router``     srg         same groups
+====================  ==========  ==========================================
+
+Each group is packed greedily into the capacity the earlier groups of the level left
+(`greedy_allocate`); a dimension's remaining size becomes ceil(size / allocated). In SRAM runs
+all of Q is a temporal loop at the global buffer, so Q starts at 1 for the packing.
+
+Speed (§6 pitfall 13): the result of a level depends only on (remaining dimension sizes,
+capacity). Remaining-size vectors are interned as integer *state ids*; each level keeps a
+persistent table (state id, capacity) -> (factors, next state id) held as sorted numpy arrays,
+so a batch is packed with one ``np.searchsorted`` per level. Only keys never seen before are
+computed in Python (once per unique key, memoized).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from problems.errors import ImcoptError
+
+#: the packed dimensions, in the order of a state vector
+DIMS: tuple[str, ...] = ("Y", "R", "S", "M", "C", "G", "P", "Q", "N")
+DIM_INDEX: dict[str, int] = {d: i for i, d in enumerate(DIMS)}
+#: weight dimensions: all must be spatially placed for an RRAM (weight-stationary) mapping
+WEIGHT_DIMS: tuple[str, ...] = ("Y", "R", "S", "M", "C", "G")
+_UPPER_GROUPS: tuple[tuple[str, ...], ...] = (("Y",), ("R", "S"), ("M", "C"), ("G",),
+                                              ("P", "Q"), ("N",))
+#: level name -> groups packed at that level
+LEVELS: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
+    ("row", (("C", "R", "S"),)),
+    ("column", (("Y", "M"),)),
+    ("macro_in_tile", _UPPER_GROUPS),
+    ("tile_in_chip", _UPPER_GROUPS),
+    ("shared_router_group", _UPPER_GROUPS),
+)
+LEVEL_NAMES: tuple[str, ...] = tuple(name for name, _ in LEVELS)
+_CAP_BITS = 24  # capacities < 2**24 (fan-outs up to 16 M)
+_WEIGHT_BITS = 8  # CiMLoop runs: 8-bit weights
+
+
+# -- the greedy rule ----------------------------------------------------------------------
+def _prime_factors(x: int) -> list[int]:
+    """Prime factors of x in ascending order, with multiplicity."""
+    out: list[int] = []
+    p = 2
+    while x > 1:
+        if p * p > x:
+            out.append(x)
+            break
+        while x % p == 0:
+            out.append(p)
+            x //= p
+        p += 1
+    return out
+
+
+@lru_cache(maxsize=1_000_000)
+def _greedy(names: tuple[str, ...], sizes: tuple[int, ...], capacity: int
+            ) -> tuple[tuple[tuple[int, int], ...], float]:
+    """Best allocation of `sizes` into `capacity`: ((dim position, factor), ...), utilisation.
+
+    Options (§3.1): take one prime factor p <= capacity of a dimension and recurse on the rest
+    with capacity // p (utilisation x p), or split one dimension v > capacity imperfectly
+    into alloc = ceil(v / ceil(v / capacity)), scored (alloc*(n-1) + v mod alloc) / n.
+    Only a strictly better option replaces the incumbent (ties keep the first found).
+    """
+    best: tuple[tuple[int, int], ...] = ()
+    best_util: float = 1
+    if capacity <= 1:
+        return best, best_util
+    for i, v in enumerate(sizes):
+        if v > capacity:
+            n = -(-v // capacity)
+            alloc = -(-v // n)
+            util = (alloc * (n - 1) + v % alloc) / n
+            if util > best_util:
+                best_util, best = util, ((i, alloc),)
+        for p in set(_prime_factors(v)):  # Python's set order, as the reference tool
+            if p > capacity:
+                continue
+            rest = sizes[:i] + (v // p,) + sizes[i + 1:]
+            sub, sub_util = _greedy(names, rest, capacity // p)
+            util = sub_util * p
+            if util > best_util:
+                best_util, best = util, ((i, p),) + sub
+    return best, best_util
+
+
+def greedy_allocate(sizes: dict[str, int], capacity: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Pack one dimension group into `capacity`: (spatial factor per dim, remaining size per dim).
+
+    >>> greedy_allocate({"C": 64, "R": 3, "S": 3}, 128)
+    ({'C': 14, 'R': 3, 'S': 3}, {'C': 5, 'R': 1, 'S': 1})
+    """
+    if capacity < 1:
+        raise ImcoptError(f"packing capacity must be >= 1, got {capacity}")
+    if any(int(v) < 1 for v in sizes.values()):
+        raise ImcoptError(f"dimension sizes must be positive integers, got {sizes}")
+    names = tuple(sizes)
+    vals = tuple(int(sizes[k]) for k in names)
+    alloc, _ = _greedy(names, vals, int(capacity))
+    factors = dict.fromkeys(names, 1)
+    for i, f in alloc:
+        factors[names[i]] *= f
+    left = {k: -(-sizes[k] // factors[k]) for k in names}
+    return factors, left
+
+
+@lru_cache(maxsize=2_000_000)
+def _pack_level(level: int, state: tuple[int, ...], capacity: int
+                ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """One level: factors (per DIMS) and remaining state after packing all its groups."""
+    groups = LEVELS[level][1]
+    factors = [1] * len(DIMS)
+    left = list(state)
+    used = 1
+    for group in groups:
+        idx = [DIM_INDEX[d] for d in group]
+        cap = capacity // used
+        alloc, _ = _greedy(group, tuple(left[i] for i in idx), cap)
+        got = [1] * len(idx)
+        for j, f in alloc:
+            got[j] *= f
+        for j, i in enumerate(idx):
+            factors[i] = got[j]
+            left[i] = -(-left[i] // got[j])
+            used *= got[j]
+    return tuple(factors), tuple(left)
+
+
+# -- persistent vectorized tables -------------------------------------------------------------
+class _StateRegistry:
+    """Interns remaining-size vectors (tuples over DIMS) as consecutive integer ids."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[int, ...], int] = {}
+        self.dims = np.zeros((0, len(DIMS)), np.int64)
+        self._pending: list[tuple[int, ...]] = []
+
+    def intern(self, state: tuple[int, ...]) -> int:
+        sid = self.ids.get(state)
+        if sid is None:
+            sid = len(self.ids)
+            self.ids[state] = sid
+            self._pending.append(state)
+        return sid
+
+    def array(self) -> np.ndarray:
+        if self._pending:
+            self.dims = np.concatenate([self.dims, np.array(self._pending, np.int64)])
+            self._pending = []
+        return self.dims
+
+
+class _LevelTable:
+    """(state id, capacity) -> (factors over DIMS, next state id), as sorted arrays."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+        self.keys = np.zeros(0, np.int64)
+        self.factors = np.zeros((0, len(DIMS)), np.int64)
+        self.next_state = np.zeros(0, np.int64)
+
+    def lookup(self, keys: np.ndarray, registry: _StateRegistry) -> np.ndarray:
+        """Row index into this table for every key (computing unseen keys first)."""
+        pos = np.searchsorted(self.keys, keys)
+        pos_c = np.minimum(pos, max(self.keys.size - 1, 0))
+        hit = (self.keys.size > 0) & (self.keys[pos_c] == keys) if self.keys.size else \
+            np.zeros(keys.shape, bool)
+        if not np.all(hit):
+            self._add(np.unique(keys[~hit]), registry)
+            pos = np.searchsorted(self.keys, keys)
+        return pos
+
+    def _add(self, new_keys: np.ndarray, registry: _StateRegistry) -> None:
+        states = registry.array()
+        sids = new_keys >> _CAP_BITS
+        caps = new_keys & ((1 << _CAP_BITS) - 1)
+        fac = np.empty((new_keys.size, len(DIMS)), np.int64)
+        nxt = np.empty(new_keys.size, np.int64)
+        for j, (sid, cap) in enumerate(zip(sids.tolist(), caps.tolist(), strict=True)):
+            f, left = _pack_level(self.level, tuple(states[sid].tolist()), cap)
+            fac[j] = f
+            nxt[j] = registry.intern(left)
+        keys = np.concatenate([self.keys, new_keys])
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order]
+        self.factors = np.concatenate([self.factors, fac])[order]
+        self.next_state = np.concatenate([self.next_state, nxt])[order]
+
+
+class PackingCache:
+    """Persistent memo of the packing across calls (GA populations repeat keys endlessly)."""
+
+    def __init__(self) -> None:
+        self.registry = _StateRegistry()
+        self.tables = [_LevelTable(i) for i in range(len(LEVELS))]
+
+    def clear(self) -> None:
+        self.__init__()
+
+    @property
+    def n_entries(self) -> int:
+        return int(sum(t.keys.size for t in self.tables))
+
+
+DEFAULT_CACHE = PackingCache()
+
+
+@dataclass(frozen=True, eq=False)
+class Packing:
+    """Packing of n_designs x n_layers (design-layer pairs); arrays have shape (n_d, n_l).
+
+    ``factors[level]`` is an (n_d, n_l, 9) int array of spatial factors over DIMS;
+    ``left`` the (n_d, n_l, 9) remaining sizes after the last level.
+    """
+
+    factors: dict[str, np.ndarray]
+    left: np.ndarray
+    slices: np.ndarray          # (n_d,) weight slices ceil(8 / min(bpc, 8))
+    wbps: np.ndarray            # (n_d,) weight bits per slice
+    rows_used: np.ndarray       # rows used per array (C*R*S factors of the row level)
+    cols_used: np.ndarray       # columns used per array (Y*M factors of the column level)
+    arrays_used: np.ndarray     # arrays used: product of the mit/tic/srg factors
+    cycles: np.ndarray          # per design-layer cycle count (§3.3)
+    utilisation: np.ndarray     # per design-layer utilisation, fraction (§3.4)
+    weights_placed: np.ndarray  # bool: no weight dimension left temporal
+
+    def factor(self, level: str, dim: str) -> np.ndarray:
+        """Spatial factor of one dimension at one level, (n_d, n_l)."""
+        return self.factors[level][..., DIM_INDEX[dim]]
+
+    def leftover(self, dim: str) -> np.ndarray:
+        """Remaining (temporal) size of one dimension after all levels, (n_d, n_l)."""
+        return self.left[..., DIM_INDEX[dim]]
+
+
+def weight_slices(bits_per_cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bits per slice, slices) for 8-bit weights: min(bpc, 8), ceil(8 / min(bpc, 8))."""
+    wbps = np.minimum(np.asarray(bits_per_cell, np.int64), _WEIGHT_BITS)
+    if np.any(wbps < 1):
+        raise ImcoptError("bits_per_cell must be >= 1")
+    return wbps, -(-_WEIGHT_BITS // wbps)
+
+
+def pack(
+    layers: dict[str, np.ndarray],
+    is_sram: np.ndarray,
+    bits_per_cell: np.ndarray,
+    xbar_rows: np.ndarray,
+    xbar_cols: np.ndarray,
+    macros_per_tile: np.ndarray,
+    tiles_per_group: np.ndarray,
+    router_groups: np.ndarray,
+    cache: PackingCache | None = None,
+) -> Packing:
+    """Pack every layer (dict of per-layer arrays N, C, M, R, S, P, Q, G) on every design.
+
+    Design arrays have shape (n_d,); the result arrays (n_d, n_l). No Python loop runs per
+    design-layer: each level is one table lookup; unseen keys are computed once.
+    """
+    cache = DEFAULT_CACHE if cache is None else cache
+    is_sram = np.asarray(is_sram, bool)
+    n_d = is_sram.size
+    lay = {k: np.asarray(layers[k], np.int64) for k in ("N", "C", "M", "R", "S", "P", "Q", "G")}
+    n_l = lay["C"].size
+    caps = [np.asarray(a, np.int64) for a in (xbar_rows, xbar_cols, macros_per_tile,
+                                               tiles_per_group, router_groups)]
+    for name, c in zip(LEVEL_NAMES, caps, strict=True):
+        if c.shape != (n_d,):
+            raise ImcoptError(f"packing: fan-out of level {name} has shape {c.shape}, "
+                              f"expected ({n_d},)")
+        if np.any(c < 1) or np.any(c >= 1 << _CAP_BITS):
+            raise ImcoptError(f"packing: fan-out of level {name} must be in [1, 2**24)")
+    for k, v in lay.items():
+        if v.shape != (n_l,) or np.any(v < 1):
+            raise ImcoptError(f"packing: layer dimension {k} must be positive, shape ({n_l},)")
+    wbps, slices = weight_slices(bits_per_cell)
+
+    # initial states: one per (layer, slices, sram); SRAM removes all of Q first (GLB loop)
+    reg = cache.registry
+    combos, combo_inv = np.unique(np.stack([slices, is_sram.astype(np.int64)], 1), axis=0,
+                                  return_inverse=True)
+    combo_inv = combo_inv.reshape(-1)
+    init = np.empty((combos.shape[0], n_l), np.int64)
+    base = [lay["R"], lay["S"], lay["M"], lay["C"], lay["G"], lay["P"], lay["Q"], lay["N"]]
+    base_t = list(zip(*[b.tolist() for b in base], strict=True))
+    for c, (y, sram) in enumerate(combos.tolist()):
+        for j, (r, s, m, ch, g, p, q, nb) in enumerate(base_t):
+            init[c, j] = reg.intern((y, r, s, m, ch, g, p, 1 if sram else q, nb))
+    state = init[combo_inv]                      # (n_d, n_l)
+
+    factors: dict[str, np.ndarray] = {}
+    for lvl, (name, cap) in enumerate(zip(LEVEL_NAMES, caps, strict=True)):
+        keys = (state << _CAP_BITS) | cap[:, None]
+        table = cache.tables[lvl]
+        flat = keys.ravel()
+        # dedupe before the lookup: far fewer keys than design-layers
+        uniq, inv = np.unique(flat, return_inverse=True)
+        rows = table.lookup(uniq, reg)[inv].reshape(n_d, n_l)
+        factors[name] = table.factors[rows]
+        state = table.next_state[rows]
+    left = reg.array()[state]
+
+    f_row, f_col = factors["row"], factors["column"]
+    rows_used = f_row[..., DIM_INDEX["C"]] * f_row[..., DIM_INDEX["R"]] * f_row[..., DIM_INDEX["S"]]
+    cols_used = f_col[..., DIM_INDEX["Y"]] * f_col[..., DIM_INDEX["M"]]
+    arrays_used = np.ones((n_d, n_l), np.int64)
+    for name in LEVEL_NAMES[2:]:
+        arrays_used *= factors[name].prod(axis=-1)
+    weights_placed = np.all(left[..., [DIM_INDEX[d] for d in WEIGHT_DIMS]] == 1, axis=-1)
+    lp, lq = left[..., DIM_INDEX["P"]], left[..., DIM_INDEX["Q"]]
+    temporal_all = left.prod(axis=-1)
+    cycles = np.where(is_sram[:, None], lay["Q"][None, :] * temporal_all, lp * lq
+                      * left[..., DIM_INDEX["N"]])
+    cells = (caps[0] * caps[1] * caps[2] * caps[3] * caps[4]).astype(float)
+    macs = (lay["N"] * lay["C"] * lay["M"] * lay["R"] * lay["S"] * lay["P"] * lay["Q"]
+            * lay["G"]).astype(float)
+    util = macs[None, :] * _WEIGHT_BITS / (wbps[:, None] * cycles * cells[:, None])
+    return Packing(factors=factors, left=left, slices=slices, wbps=wbps, rows_used=rows_used,
+                   cols_used=cols_used, arrays_used=arrays_used, cycles=cycles,
+                   utilisation=util, weights_placed=weights_placed)
+
+
+def pack_one(layer: dict[str, int], memory: str, bits_per_cell: int, xbar_rows: int,
+             xbar_cols: int, macros_per_tile: int, tiles_per_group: int, router_groups: int
+             ) -> dict[str, object]:
+    """Scalar reference implementation (plain Python, no tables) for one layer and design.
+
+    Returns factors per level, leftovers and cycles; used to test the vectorized path.
+    """
+    wbps = min(int(bits_per_cell), _WEIGHT_BITS)
+    y = math.ceil(_WEIGHT_BITS / wbps)
+    sram = memory.upper() == "SRAM"
+    left = {"Y": y, **{k: int(layer[k]) for k in ("R", "S", "M", "C", "G", "P", "Q", "N")}}
+    if sram:
+        left["Q"] = 1
+    fan = {"row": xbar_rows, "column": xbar_cols, "macro_in_tile": macros_per_tile,
+           "tile_in_chip": tiles_per_group, "shared_router_group": router_groups}
+    out: dict[str, object] = {}
+    for name, groups in LEVELS:
+        capacity, used = int(fan[name]), 1
+        got: dict[str, int] = {}
+        for group in groups:
+            f, rest = greedy_allocate({d: left[d] for d in group}, max(capacity // used, 1))
+            if capacity // used < 1:
+                f, rest = dict.fromkeys(group, 1), {d: left[d] for d in group}
+            got.update(f)
+            left.update(rest)
+            for v in f.values():
+                used *= v
+        out[name] = got
+    out["left"] = dict(left)
+    temporal = math.prod(left.values())
+    out["cycles"] = int(layer["Q"]) * temporal if sram else left["P"] * left["Q"] * left["N"]
+    out["weights_placed"] = all(left[d] == 1 for d in WEIGHT_DIMS)
+    return out

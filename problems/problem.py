@@ -1,0 +1,224 @@
+"""`JointIMCProblem`: the joint hardware-workload search as a vectorized pymoo Problem.
+
+Decision variables are integer indices into the space's value lists (xl = 0,
+xu = cardinality - 1). The whole population is decoded and evaluated at once.
+
+Outputs of ``_evaluate`` (n = population size, n_w = number of workloads):
+
+- ``F``: single -> (n, 1) log10 aggregated score; multi -> (n, 3) log10 (aggregated E,
+  aggregated L, area term); many -> (n, n_w) log10 per-workload EDAP. Non-finite values (a
+  design the model cannot evaluate) are replaced by `F_PENALTY` so that pymoo's sorting and
+  crowding stay well defined; such designs are always infeasible through ``G``.
+- ``G`` (<= 0 is feasible), (n, 2 + n_w):
+  ``G[:, 0] = (A - budget) / budget`` (1.0 when the area is not a positive finite number);
+  ``G[:, 1]`` = number of decision variables that were out of range or non-finite (they are
+  rounded to the nearest integer and clipped for evaluation, but the design is flagged
+  infeasible); ``G[:, 2 + w]`` = 0 if workload w is evaluable (model-valid, finite positive E
+  and L) and, for RRAM designs, all its weights are resident; 1 otherwise.
+- ``score`` (n,): the aggregated EDAP in J*s*mm^2 (dimensionless for ``normalized``), the one
+  scalar every algorithm is scored on; inf if infeasible.
+- ``log10_score`` (n,), ``energy_j`` / ``latency_s`` / ``edap`` (n, n_w), ``area_mm2`` (n,).
+- ``is_feasible`` (n,): all G <= 0. NOTE: pymoo's ``Individual`` has a read-only ``feasible``
+  property, so pymoo's Evaluator crashes on an output named ``feasible``; the pymoo output is
+  therefore ``is_feasible`` and `evaluate_batch` (the same numbers as a dict of arrays, bool
+  kept as bool) also provides ``feasible``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from pymoo.core.problem import Problem
+
+from problems.errors import ImcoptError
+from problems.hardware.cost import CONVENTIONS, evaluate
+from problems.hardware.design import RRAM, DesignBatch
+from problems.objectives import (
+    ObjectiveConfig,
+    aggregate_log10,
+    aggregate_parts_log10,
+    log10_area_term,
+    objectives_log10,
+    per_workload_log10,
+    safe_log10,
+)
+from problems.spaces import SearchSpace
+from problems.workloads.layers import Workload
+from problems.workloads.stack import WorkloadStack
+
+#: F value (log10 units) for individuals whose objective is not finite
+F_PENALTY = 1.0e3
+#: designs evaluated per cost-model call inside `evaluate_batch`
+EVAL_CHUNK = 50_000
+
+
+def as_stack(workloads: WorkloadStack | Sequence[Workload] | Workload) -> WorkloadStack:
+    """A `WorkloadStack` from a stack, a workload or a sequence of workloads."""
+    if isinstance(workloads, WorkloadStack):
+        return workloads
+    if isinstance(workloads, Workload):
+        return WorkloadStack.of([workloads])
+    ws = list(workloads)
+    if not ws or not all(isinstance(w, Workload) for w in ws):
+        raise ImcoptError("workloads must be a WorkloadStack or a non-empty list of Workload")
+    return WorkloadStack.of(ws)
+
+
+class JointIMCProblem(Problem):
+    """Choose one design (integer index vector into ``space``) for a set of workloads."""
+
+    def __init__(self, space: SearchSpace, workloads: WorkloadStack | Sequence[Workload],
+                 objective: ObjectiveConfig | None = None, convention: str = "physical",
+                 specialist_edap: np.ndarray | None = None) -> None:
+        if not isinstance(space, SearchSpace):
+            raise ImcoptError(f"space must be a SearchSpace, got {type(space).__name__}")
+        objective = objective or ObjectiveConfig()
+        if not isinstance(objective, ObjectiveConfig):
+            raise ImcoptError("objective must be an ObjectiveConfig")
+        if convention not in CONVENTIONS:
+            raise ImcoptError(f"unknown accounting convention {convention!r}; allowed: "
+                              f"{list(CONVENTIONS)}")
+        self.space = space
+        self.stack = as_stack(workloads)
+        self.workload_names: list[str] = list(self.stack.names)
+        self.objective = objective
+        self.convention = convention
+        n_w = self.stack.n_workloads
+        objective.check_workloads(n_w)
+        if specialist_edap is not None:
+            spec = np.asarray(specialist_edap, dtype=float).ravel()
+            if spec.size != n_w or not np.all(np.isfinite(spec) & (spec > 0)):
+                raise ImcoptError(f"specialist_edap must hold {n_w} positive finite values "
+                                  f"(one per workload {self.workload_names}), got "
+                                  f"{spec.tolist()}")
+            specialist_edap = spec
+        elif objective.aggregate == "normalized":
+            raise ImcoptError("aggregate 'normalized' needs specialist_edap (one optimum per "
+                              "workload; see problems.specialists.specialist_edap)")
+        self.specialist_edap = specialist_edap
+        self.n_model_errors = 0                     # designs the cost model rejected
+        self.last_model_error: str | None = None
+        n_obj = {"single": 1, "multi": 3, "many": n_w}[objective.kind]
+        super().__init__(n_var=space.n_var, n_obj=n_obj, n_ieq_constr=2 + n_w, xl=0,
+                         xu=space.cardinalities - 1, vtype=int)
+
+    # -- core -------------------------------------------------------------------------------
+    def _clean_indices(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Round/clip X to valid indices; also return the count of bad coordinates per row."""
+        Xf = np.asarray(X, dtype=float)
+        if Xf.ndim == 1:
+            Xf = Xf[None, :]
+        if Xf.ndim != 2 or Xf.shape[1] != self.space.n_var:
+            raise ImcoptError(f"design index array has shape {Xf.shape}, expected "
+                              f"(n, {self.space.n_var})")
+        finite = np.isfinite(Xf)
+        Xr = np.rint(np.where(finite, Xf, 0.0))
+        hi = self.space.cardinalities[None, :] - 1
+        bad = ~finite | (Xr < 0) | (Xr > hi)
+        Xi = np.clip(Xr, 0, hi).astype(np.int64)
+        return Xi, bad.sum(axis=1).astype(float)
+
+    def evaluate_batch(self, X: np.ndarray, chunk: int = EVAL_CHUNK) -> dict[str, np.ndarray]:
+        """Every output of `_evaluate` for index vectors X (n, n_var), in chunks of designs.
+
+        Keys: F, G, score, log10_score, energy_j, latency_s, edap, area_mm2, feasible (bool),
+        in_range (bool), parts_log10 (n, 3: aggregated E, aggregated L, area term),
+        workload_log10 (n, n_w: per-workload log10 EDAP, +inf where that workload is unusable).
+        """
+        Xi, n_bad = self._clean_indices(X)
+        n = Xi.shape[0]
+        if n == 0:
+            raise ImcoptError("no designs to evaluate")
+        parts = [self._evaluate_clean(Xi[i:i + chunk], n_bad[i:i + chunk])
+                 for i in range(0, n, max(1, int(chunk)))]
+        if len(parts) == 1:
+            return parts[0]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    def _evaluate_clean(self, Xi: np.ndarray, n_bad: np.ndarray) -> dict[str, np.ndarray]:
+        cfg = self.objective
+        designs = self.space.decode(Xi)
+        E, L, A, valid, resident = self._cost(Xi, designs)
+        tech = designs.technology_nm
+        a_ok = np.isfinite(A) & (A > 0)
+        g_area = np.where(a_ok, (np.where(a_ok, A, 0.0) - cfg.area_budget_mm2)
+                          / cfg.area_budget_mm2, 1.0)
+        usable = (valid & np.isfinite(safe_log10(E))
+                  & np.isfinite(safe_log10(L)))
+        rram = (designs.memory == RRAM)[:, None]
+        usable &= ~rram | resident
+        G = np.concatenate([g_area[:, None], n_bad[:, None], (~usable).astype(float)], axis=1)
+        feasible = np.all(G <= 0, axis=1)
+        # invalid entries -> inf in the objectives (the model may report finite junk there)
+        Eu = np.where(usable, E, np.inf)
+        Lu = np.where(usable, L, np.inf)
+        lscore = aggregate_log10(Eu, Lu, A, cfg, self.specialist_edap, tech)
+        feasible &= np.isfinite(lscore)
+        F = objectives_log10(Eu, Lu, A, cfg, self.specialist_edap, tech)
+        F = np.where(np.isfinite(F), F, F_PENALTY)
+        aE, aL = aggregate_parts_log10(Eu, Lu, cfg)
+        la = log10_area_term(A, cfg, tech)
+        with np.errstate(over="ignore"):
+            score = np.where(feasible, 10.0 ** lscore, np.inf)
+        return {
+            "F": F,
+            "G": G,
+            "score": score,
+            "log10_score": np.where(feasible, lscore, np.inf),
+            "energy_j": E,
+            "latency_s": L,
+            "edap": np.where(usable & a_ok[:, None], Eu * Lu * A[:, None], np.inf),
+            "area_mm2": A,
+            "feasible": feasible,
+            "in_range": n_bad == 0,
+            "parts_log10": np.stack([aE, aL, la], axis=1),
+            "workload_log10": np.where(usable & (g_area <= 0)[:, None] & (n_bad == 0)[:, None],
+                                       per_workload_log10(E, L, A, cfg, tech), np.inf),
+        }
+
+    def _cost(self, Xi: np.ndarray, designs: DesignBatch) -> tuple[np.ndarray, ...]:
+        """(E, L, A, valid, resident) of Xi. If the cost model rejects the batch (ImcoptError),
+        the batch is bisected and the designs it rejects alone become invalid (E = L = inf,
+        A = nan): infeasible, never optimal. They are counted in ``n_model_errors``."""
+        try:
+            r = evaluate(designs, self.stack, self.convention)
+        except ImcoptError as exc:
+            n, n_w = Xi.shape[0], self.stack.n_workloads
+            if n == 1:
+                self.n_model_errors += 1
+                if self.last_model_error is None:
+                    warnings.warn(f"cost model rejected design {Xi[0].tolist()} of space "
+                                  f"{self.space.name}: {exc} (counted as infeasible)",
+                                  stacklevel=3)
+                self.last_model_error = str(exc)
+                inf = np.full((1, n_w), np.inf)
+                return inf, inf.copy(), np.full(1, np.nan), np.zeros((1, n_w), bool), \
+                    np.zeros((1, n_w), bool)
+            h = n // 2
+            a = self._cost(Xi[:h], designs.take(slice(0, h)))
+            b = self._cost(Xi[h:], designs.take(slice(h, n)))
+            return tuple(np.concatenate([x, y]) for x, y in zip(a, b, strict=True))
+        return (np.asarray(r.energy_j, dtype=float), np.asarray(r.latency_s, dtype=float),
+                np.asarray(r.area_mm2, dtype=float), np.asarray(r.valid, bool),
+                np.asarray(r.weights_resident, bool))
+
+    def _evaluate(self, X: np.ndarray, out: dict, *args: object, **kwargs: object) -> None:
+        r = self.evaluate_batch(X)
+        out["F"] = r["F"]
+        out["G"] = r["G"]
+        for k in ("score", "log10_score", "energy_j", "latency_s", "edap", "area_mm2"):
+            out[k] = r[k]
+        out["is_feasible"] = r["feasible"]
+
+    # -- conveniences -----------------------------------------------------------------------
+    def score(self, X: np.ndarray) -> np.ndarray:
+        """Aggregated score (J*s*mm^2; inf if infeasible) of index vectors X (n, n_var)."""
+        return self.evaluate_batch(X)["score"]
+
+    def __repr__(self) -> str:
+        return (f"JointIMCProblem(space={self.space.name!r}, workloads={self.workload_names}, "
+                f"kind={self.objective.kind!r}, aggregate={self.objective.aggregate!r}, "
+                f"convention={self.convention!r})")
+

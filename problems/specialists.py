@@ -1,0 +1,219 @@
+"""Workload specialists: the exact best design for each workload alone, and the
+largest-workload design (the specialist of the workload with the most weights), cached on disk.
+
+A specialist of workload w minimises that workload's EDAP ``E_w * L_w * A`` (times k(node)
+when ``fabrication_cost="product"``; the cost alone for ``"alone"``) over the designs that are
+feasible for w alone (area within budget, usable for w; RRAM: w's weights resident). All are
+found in ONE enumeration pass (`exhaustive_search` tracks them as a by-product).
+
+Cache: ``<repo>/.imcopt-cache/specialists/<key>.json`` (or ``$IMCOPT_CACHE_DIR``), key =
+sha256 of the space's values, the workloads' layer tables, the objective settings that matter
+(area budget, fabrication cost, node cost table), the convention and a fingerprint of the cost
+model's source files (so a changed model never reuses stale optima). Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import problems
+from problems.errors import ImcoptError
+from problems.objectives import ObjectiveConfig
+from problems.problem import as_stack
+from problems.spaces import SearchSpace
+from problems.workloads.layers import INT_FIELDS, Workload
+from problems.workloads.stack import WorkloadStack
+
+CACHE_VERSION = 1
+
+
+@dataclass
+class Specialists:
+    """Per-workload optima (index vectors, designs, EDAP) and the largest workload's design."""
+
+    workload_names: list[str]
+    x: np.ndarray                      # (n_w, n_var); -1 rows where nothing is feasible
+    designs: list[dict[str, object] | None]
+    edap: np.ndarray                   # (n_w,) each workload's own optimum EDAP (inf if none)
+    largest_workload: str              # the workload with the most weights
+    key: str = ""
+
+    @property
+    def largest_index(self) -> int:
+        return self.workload_names.index(self.largest_workload)
+
+    @property
+    def largest_x(self) -> np.ndarray:
+        return self.x[self.largest_index]
+
+    @property
+    def largest_design(self) -> dict[str, object] | None:
+        return self.designs[self.largest_index]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"version": CACHE_VERSION, "key": self.key,
+                "workload_names": self.workload_names, "x": self.x.tolist(),
+                "designs": self.designs,
+                "edap": [float(v) if np.isfinite(v) else None for v in self.edap],
+                "largest_workload": self.largest_workload}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Specialists:
+        return cls(workload_names=list(d["workload_names"]),
+                   x=np.asarray(d["x"], dtype=np.int64), designs=list(d["designs"]),
+                   edap=np.array([np.inf if v is None else v for v in d["edap"]], float),
+                   largest_workload=str(d["largest_workload"]), key=str(d.get("key", "")))
+
+
+# -- cache ------------------------------------------------------------------------------------
+def cache_dir() -> Path:
+    """``$IMCOPT_CACHE_DIR`` or ``<repo root>/.imcopt-cache``."""
+    env = os.environ.get("IMCOPT_CACHE_DIR")
+    if env:
+        return Path(env)
+    return Path(problems.__file__).resolve().parents[1] / ".imcopt-cache"
+
+
+def model_fingerprint() -> str:
+    """sha256 of the cost model's source and data files (problems/hardware)."""
+    root = Path(problems.__file__).resolve().parent / "hardware"
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".json") and "__pycache__" not in p.parts:
+            h.update(str(p.relative_to(root)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _workload_table(w: Workload) -> list[list[int]]:
+    return [getattr(w, f).tolist() for f in INT_FIELDS] + [w.dynamic.astype(int).tolist()]
+
+
+def cache_key(space: SearchSpace, stack: WorkloadStack, objective: ObjectiveConfig,
+              convention: str) -> str:
+    """Content hash identifying one specialist computation."""
+    payload = {
+        "version": CACHE_VERSION,
+        "space": space.fingerprint(),
+        "workloads": [[w.name, _workload_table(w)] for w in stack.workloads],
+        "objective": {"area_budget_mm2": objective.area_budget_mm2,
+                      "fabrication_cost": objective.fabrication_cost,
+                      "node_cost_factor": {str(k): v
+                                           for k, v in objective.node_cost_factor.items()}},
+        "convention": convention,
+        "model": model_fingerprint(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """Write JSON to path atomically (temp file in the same folder + os.replace)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1, allow_nan=False)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# -- computation ------------------------------------------------------------------------------
+def _base_objective(objective: ObjectiveConfig | None) -> ObjectiveConfig:
+    o = objective or ObjectiveConfig()
+    return ObjectiveConfig(kind="single", aggregate="max", fabrication_cost=o.fabrication_cost,
+                           node_cost_factor=o.node_cost_factor,
+                           area_budget_mm2=o.area_budget_mm2)
+
+
+def find_specialists(
+    space: SearchSpace,
+    workloads: WorkloadStack | Sequence[Workload],
+    objective: ObjectiveConfig | None = None,
+    convention: str = "physical",
+    chunk: int = 200_000,
+    progress: bool = False,
+    use_cache: bool = True,
+    cache: Path | None = None,
+) -> Specialists:
+    """Exact specialists of every workload (one enumeration of ``space``), cached on disk."""
+    from problems.exhaustive import exhaustive_search
+
+    stack = as_stack(workloads)
+    base = _base_objective(objective)
+    key = cache_key(space, stack, base, convention)
+    path = Path(cache or cache_dir()) / "specialists" / f"{key}.json"
+    if use_cache and path.is_file():
+        try:
+            spec = Specialists.from_dict(json.loads(path.read_text()))
+            if spec.workload_names == stack.names and spec.x.shape == (stack.n_workloads,
+                                                                        space.n_var):
+                return spec
+        except (ValueError, KeyError, TypeError):
+            pass  # corrupt or foreign cache entry: recompute and overwrite
+    res = exhaustive_search(space, stack, base, convention, top_k=1, chunk=chunk,
+                            progress=progress)
+    spec = specialists_from_result(res, space, stack, key)
+    if use_cache:
+        write_json_atomic(path, spec.to_dict())
+    return spec
+
+
+def store_specialists(res: object, space: SearchSpace,
+                      workloads: WorkloadStack | Sequence[Workload],
+                      objective: ObjectiveConfig | None = None, convention: str = "physical",
+                      cache: Path | None = None) -> Specialists | None:
+    """Cache the specialists found as a by-product of a FULL-space `exhaustive_search`
+    (returns None and stores nothing for a partial enumeration)."""
+    if tuple(res.flat_range) != (0, space.size):  # type: ignore[attr-defined]
+        return None
+    stack = as_stack(workloads)
+    key = cache_key(space, stack, _base_objective(objective), convention)
+    spec = specialists_from_result(res, space, stack, key)
+    write_json_atomic(Path(cache or cache_dir()) / "specialists" / f"{key}.json", spec.to_dict())
+    return spec
+
+
+def specialists_from_result(res: object, space: SearchSpace, stack: WorkloadStack,
+                            key: str = "") -> Specialists:
+    """`Specialists` from a full-space `ExhaustiveResult` (its per-workload by-product)."""
+    wx = res.workload_best_x  # type: ignore[attr-defined]
+    wl = res.workload_best_log10  # type: ignore[attr-defined]
+    designs: list[dict[str, object] | None] = []
+    for row in wx:
+        designs.append(None if row[0] < 0 else space.decode(row[None, :]).to_records()[0])
+    with np.errstate(over="ignore"):
+        edap = np.where(np.isfinite(wl), 10.0 ** wl, np.inf)
+    weights = [w.total_weights for w in stack.workloads]
+    return Specialists(workload_names=list(stack.names), x=np.asarray(wx, np.int64),
+                       designs=designs, edap=edap,
+                       largest_workload=stack.names[int(np.argmax(weights))], key=key)
+
+
+def specialist_edap(
+    space: SearchSpace,
+    workloads: WorkloadStack | Sequence[Workload],
+    objective: ObjectiveConfig | None = None,
+    convention: str = "physical",
+    chunk: int = 200_000,
+    progress: bool = False,
+) -> np.ndarray:
+    """(n_w,) each workload's optimum EDAP alone; ImcoptError if a workload has no feasible
+    design in the space (the normalized aggregation is then undefined)."""
+    spec = find_specialists(space, workloads, objective, convention, chunk, progress)
+    bad = [n for n, v in zip(spec.workload_names, spec.edap, strict=True) if not np.isfinite(v)]
+    if bad:
+        raise ImcoptError(f"no feasible design in space {space.name} for workload(s) {bad}: "
+                          f"their specialist EDAP is undefined")
+    return spec.edap

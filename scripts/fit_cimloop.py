@@ -1,0 +1,342 @@
+"""Calibrate the ``cimloop`` cost model against the stored CiMLoop results.
+
+Writes ``problems/hardware/data/cimloop_calibration.json`` with provenance (date, file hashes,
+rows used, fitted values, residuals). Everything fitted here is what CIMLOOP_MODEL.md does
+not give; every documented value stays in ``problems/hardware/cimloop_components.py``:
+
+* area, 32 nm: CACTI tile-buffer areas for the (width, depth) cells that table §5B lacks, the
+  GLB areas (table §5B values as priors) and the SRAM row-driver areas per (voltage, rows,
+  columns): the stored areas depend on columns, which table §5A (square arrays only) does not
+  show. Fitted by least squares on relative error, ridge-anchored to the documented / log-
+  interpolated priors so directions the data cannot identify keep the documented value.
+* area, other nodes: per-node factors for NeuroSim periphery, CACTI and router areas, plus the
+  SRAM row-driver table at that node (the NeuroSim node tables are not documented).
+* energy: multipliers on the activation-traffic counts (GLB in / out, router, tile buffers),
+  the DRAM weight-traffic factor, leakage, SRAM row-driver and cell-write energies, and
+  per-node NeuroSim / CACTI energy factors; ONE set shared by all networks, fitted on
+  log10(model / reference) with each (memory, network) group weighted equally.
+
+Usage: python scripts/fit_cimloop.py [--reference DIR] [--out FILE] [--no-cv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import least_squares
+
+from problems.hardware import cimloop as cl
+from problems.hardware import cimloop_components as cc
+from problems.hardware import validation as val
+from problems.hardware.packing import pack
+from problems.reference import reference_dir
+from problems.workloads.stack import WorkloadStack
+
+NODES = (7.0, 10.0, 14.0, 22.0, 45.0)
+FITTED_COEFS = ("glb_in", "glb_out", "router", "input_buffer", "output_buffer", "dram",
+                "leakage", "sram_row", "sram_write")
+NS_FEATURES = ("cell_read", "row_drivers", "sram_row", "adc", "sram_write", "weight_drivers")
+CACTI_FEATURES = ("glb_in", "glb_out", "input_buffer", "output_buffer")
+RIDGE_AREA = 1e-12
+RIDGE_ENERGY = 1e-4
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- area ---------------------------------------------------------------------------------------
+def unique_designs(results: pd.DataFrame) -> pd.DataFrame:
+    keys = ["memory", "technology_nm", "voltage_v", "xbar_rows", "xbar_cols", "router_groups",
+            "tiles_per_group", "macros_per_tile", "glb_bytes"]
+    u = results.drop_duplicates(keys).reset_index(drop=True).copy()
+    u["bits_per_cell"] = 1  # area does not depend on it (CM §6.7)
+    return u
+
+
+def _ridge_lstsq(X: np.ndarray, y: np.ndarray, prior: np.ndarray, lam: float) -> np.ndarray:
+    """min ||(X theta - y) / y||^2 + lam ||theta / prior - 1||^2."""
+    w = 1.0 / y
+    A = np.vstack([X * prior[None, :] * w[:, None], np.sqrt(lam) * np.eye(prior.size)])
+    b = np.concatenate([y * w, np.sqrt(lam) * np.ones(prior.size)])
+    delta, *_ = np.linalg.lstsq(A, b, rcond=None)
+    return delta * prior
+
+
+def fit_area(results: pd.DataFrame) -> tuple[dict, dict]:
+    """Fitted area tables and the residual summary (relative errors)."""
+    u = unique_designs(results)
+    d = val.designs_of(u)
+    base = cl.area_components_mm2(d, calibration={})
+    sram = d.is_sram
+    arrays = d.n_macros.astype(float)
+    tiles = d.n_tiles.astype(float)
+    width = (8 * d.macros_per_tile).tolist()
+    y = u["area_mm2"].to_numpy() * 1e6
+    # fixed (documented) parts, um^2
+    fixed = (base["adc"] + base["column_drivers"] + base["cells"] + base["router"]
+             + np.where(sram, 0.0, base["row_drivers"])) * 1e6
+    buf_i = [cl.buffer_key(w, r) for w, r in zip(width, d.xbar_rows.tolist(), strict=True)]
+    buf_o = [cl.buffer_key(w, c) for w, c in zip(width, d.xbar_cols.tolist(), strict=True)]
+    glb_k = [str(int(b)) for b in d.glb_bytes.tolist()]
+    rd_k = [cl.rowdrv_key(t, v, r, c) for t, v, r, c in zip(
+        d.technology_nm.tolist(), d.voltage_v.tolist(), d.xbar_rows.tolist(),
+        d.xbar_cols.tolist(), strict=True)]
+    buf_prior = {}
+    for k, w, dd in zip(buf_i + buf_o, width + width,
+                        d.xbar_rows.tolist() + d.xbar_cols.tolist(), strict=True):
+        buf_prior[k] = float(cl.buffer_area_prior_um2(np.array([w]), np.array([dd]))[0])
+    glb_prior = {k: float(cl.glb_area_prior_um2(np.array([int(k)]))[0]) for k in set(glb_k)}
+    rd_prior = {}
+    for k, v, r in zip(rd_k, d.voltage_v.tolist(), d.xbar_rows.tolist(), strict=True):
+        rd_prior[k] = float(cc.sram_rowdrv_area_um2(np.array([v]), np.array([r]))[0])
+
+    at32 = np.isclose(d.technology_nm, 32.0)
+    # step 1: 32-nm tables
+    names = sorted(buf_prior) + ["glb:" + k for k in sorted(glb_prior)] + \
+        ["rd:" + k for k in sorted({k for k, s, a in zip(rd_k, sram, at32, strict=True)
+                                     if s and a})]
+    col = {n: i for i, n in enumerate(names)}
+    X = np.zeros((len(u), len(names)))
+    for i in np.flatnonzero(at32):
+        X[i, col[buf_i[i]]] += tiles[i]
+        X[i, col[buf_o[i]]] += tiles[i]
+        X[i, col["glb:" + glb_k[i]]] += 1
+        if sram[i]:
+            X[i, col["rd:" + rd_k[i]]] += 2 * arrays[i]   # row + weight drivers (CM §3.4)
+    prior = np.array([buf_prior.get(n) or glb_prior.get(n[4:]) or rd_prior.get(n[3:])
+                      for n in names])
+    theta = _ridge_lstsq(X[at32], y[at32] - fixed[at32], prior, RIDGE_AREA)
+    fitted = dict(zip(names, theta.tolist(), strict=True))
+    buffer_um2 = {k: v for k, v in fitted.items() if ":" not in k}
+    glb_um2 = {k[4:]: v for k, v in fitted.items() if k.startswith("glb:")}
+    rowdrv = {k[3:]: v for k, v in fitted.items() if k.startswith("rd:")}
+
+    # step 2: other nodes -- per-node NeuroSim / CACTI / router factors + row-driver table
+    tech_scale: dict[str, dict[str, float]] = {"neurosim": {}, "cacti": {}, "router": {}}
+    ones = dict.fromkeys([f"{n:g}" for n in NODES], 1.0)
+    cal_raw = {"area": {"buffer_um2": buffer_um2, "glb_um2": glb_um2,
+                        "tech_scale": {"neurosim": ones, "cacti": ones, "router": ones}}}
+    raw = cl.area_components_mm2(d, calibration=cal_raw)   # 32-nm values, cells at F^2
+    tt = d.technology_nm
+    ns = raw["adc"] + raw["column_drivers"] + np.where(sram, 0.0, raw["row_drivers"])
+    ca = raw["input_buffer"] + raw["output_buffer"] + raw["glb"]
+    rt = raw["router"]
+    cells = raw["cells"]
+    for node in NODES:
+        m = np.isclose(tt, node)
+        if not m.any():
+            continue
+        sq = (node / 32.0) ** 2
+        rk = sorted({rd_k[i] for i in np.flatnonzero(m & sram)})
+        rcol = {k: j for j, k in enumerate(rk)}
+        Xn = np.zeros((int(m.sum()), 3 + len(rk)))
+        idx = np.flatnonzero(m)
+        Xn[:, 0] = ns[idx] * 1e6
+        Xn[:, 1] = ca[idx] * 1e6
+        Xn[:, 2] = rt[idx] * 1e6
+        for j, i in enumerate(idx):
+            if sram[i]:
+                Xn[j, 3 + rcol[rd_k[i]]] = 2 * arrays[i]
+        _, ca_a = cc.cacti_tech_scale(np.array([node]))
+        pri = np.array([sq, ca_a[0], sq] + [rd_prior[k] * sq for k in rk])
+        th = _ridge_lstsq(Xn, y[idx] - cells[idx] * 1e6, pri, RIDGE_AREA)
+        key = f"{node:g}"
+        tech_scale["neurosim"][key] = float(th[0])
+        tech_scale["cacti"][key] = float(th[1])
+        tech_scale["router"][key] = float(th[2])
+        rowdrv.update(dict(zip(rk, th[3:].tolist(), strict=True)))
+    area_cal = {"buffer_um2": buffer_um2, "glb_um2": glb_um2, "sram_rowdrv_um2": rowdrv,
+                "tech_scale": tech_scale}
+    pred = sum(cl.area_components_mm2(d, calibration={"area": area_cal}).values())
+    rel = np.abs(pred / u["area_mm2"].to_numpy() - 1)
+    resid = {}
+    for node in sorted(set(tt.tolist())):
+        m = np.isclose(tt, node)
+        resid[f"{node:g}nm"] = {"designs": int(m.sum()), "median_rel": float(np.median(rel[m])),
+                                "max_rel": float(rel[m].max())}
+    return area_cal, resid
+
+
+# -- energy -------------------------------------------------------------------------------------
+def energy_features(results: pd.DataFrame, workloads: dict) -> tuple[dict, np.ndarray]:
+    """Per-row (summed over layers) raw energy features (no node factors), and valid mask."""
+    ones = dict.fromkeys([f"{n:g}" for n in NODES], 1.0)
+    raw_cal = {"energy": {"tech_scale_neurosim": ones, "tech_scale_cacti": ones}}
+    feats: dict[str, np.ndarray] = {}
+    valid = np.zeros(len(results), bool)
+    for net, g in results.groupby("network", sort=False):
+        d = val.designs_of(g)
+        stack = WorkloadStack.of(workloads[str(net)])
+        layers = {k: getattr(stack, k) for k in ("N", "C", "M", "R", "S", "P", "Q", "G")}
+        pk = pack(layers, d.is_sram, d.bits_per_cell, d.xbar_rows, d.xbar_cols,
+                  d.macros_per_tile, d.tiles_per_group, d.router_groups)
+        cyc = pk.cycles * d.cycle_time_s[:, None]
+        f = cl.energy_features_j(d, stack, pk, cyc, raw_cal)
+        pos = results.index.get_indexer(g.index)
+        for k, v in f.items():
+            feats.setdefault(k, np.zeros(len(results)))[pos] = v.sum(axis=1)
+        valid[pos] = pk.weights_placed.all(axis=1) | d.is_sram
+    return feats, valid
+
+
+class EnergyFit:
+    """Shared multipliers + per-node factors; model = sum_k c_k F_k (x node factor)."""
+
+    def __init__(self, feats: dict[str, np.ndarray], node: np.ndarray) -> None:
+        self.feats = feats
+        self.node = node
+        self.names = list(FITTED_COEFS) + [f"ns{n:g}" for n in NODES] + \
+            [f"ca{n:g}" for n in NODES]
+
+    def unpack(self, theta: np.ndarray) -> tuple[dict, dict, dict]:
+        p = dict(zip(self.names, np.exp(theta).tolist(), strict=True))
+        coefs = {k: p[k] for k in FITTED_COEFS}
+        ns = {f"{n:g}": p[f"ns{n:g}"] for n in NODES}
+        ca = {f"{n:g}": p[f"ca{n:g}"] for n in NODES}
+        return coefs, ns, ca
+
+    def predict(self, theta: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        coefs, ns, ca = self.unpack(theta)
+        sel = slice(None) if rows is None else rows
+        node = self.node[sel]
+        s_ns = np.ones(node.size)
+        s_ca = np.ones(node.size)
+        for n in NODES:
+            m = np.isclose(node, n)
+            s_ns[m] = ns[f"{n:g}"]
+            s_ca[m] = ca[f"{n:g}"]
+        tot = np.zeros(node.size)
+        for k, v in self.feats.items():
+            term = v[sel] * coefs.get(k, 1.0)
+            if k in NS_FEATURES:
+                term = term * s_ns
+            elif k in CACTI_FEATURES:
+                term = term * s_ca
+            tot += term
+        return tot
+
+    def initial(self) -> np.ndarray:
+        init = [0.0] * len(FITTED_COEFS)
+        init += [np.log(n / 32.0) for n in NODES]
+        e, _ = cc.cacti_tech_scale(np.array(NODES))
+        init += np.log(e).tolist()
+        return np.array(init)
+
+    def fit(self, ref: np.ndarray, groups: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        gsize = pd.Series(groups[rows]).map(pd.Series(groups[rows]).value_counts()).to_numpy()
+        w = 1.0 / np.sqrt(gsize)
+        prior = self.initial()
+        present = {f"ns{n:g}" for n in NODES if np.isclose(self.node[rows], n).any()} | \
+            {f"ca{n:g}" for n in NODES if np.isclose(self.node[rows], n).any()}
+        lam = np.array([np.sqrt(RIDGE_ENERGY) if (k in FITTED_COEFS or k in present) else 1.0
+                        for k in self.names])
+
+        def resid(theta: np.ndarray) -> np.ndarray:
+            r = np.log10(self.predict(theta, rows) / ref[rows]) * w
+            return np.concatenate([r, lam * (theta - prior)])
+
+        sol = least_squares(resid, prior, method="trf", x_scale=1.0, max_nfev=200)
+        return sol.x
+
+
+def metrics_for(results: pd.DataFrame, model_e: np.ndarray, rows: np.ndarray,
+                area: np.ndarray, lat: np.ndarray) -> list[dict]:
+    model = pd.DataFrame({"model_energy_j": model_e, "model_latency_s": lat,
+                          "model_area_mm2": area, "model_valid": True,
+                          "model_utilization_pct": np.nan}, index=results.index)
+    return val.group_metrics(results.iloc[rows], model.iloc[rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reference", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=cl.CALIBRATION_PATH)
+    ap.add_argument("--no-cv", action="store_true")
+    args = ap.parse_args(argv)
+    ref_dir = args.reference or reference_dir()
+    if ref_dir is None:
+        print("reference data not found (set IMCOPT_REFERENCE)", file=sys.stderr)
+        return 2
+    res_path, lay_path = ref_dir / "cimloop_results.csv", ref_dir / "cimloop_layers.csv"
+    results = val.load_results(res_path).reset_index(drop=True)
+    workloads = val.load_layers(lay_path)
+
+    area_cal, area_resid = fit_area(results)
+    print("area residuals (relative):")
+    for k, v in area_resid.items():
+        print(f"  {k:>5}: designs {v['designs']:5d}  median {v['median_rel']:.2e}  "
+              f"max {v['max_rel']:.2e}")
+
+    feats, valid = energy_features(results, workloads)
+    rows = np.flatnonzero(valid)
+    ref_e = results["energy_j"].to_numpy()
+    groups = (results["memory"] + "/" + results["network"]).to_numpy()
+    node = results["technology_nm"].to_numpy(float)
+    ef = EnergyFit(feats, node)
+    theta = ef.fit(ref_e, groups, rows)
+    coefs, ns, ca = ef.unpack(theta)
+    cal = {"area": area_cal, "energy": {"coefficients": coefs, "tech_scale_neurosim": ns,
+                                        "tech_scale_cacti": ca}}
+    d_all = val.designs_of(results)
+    area_all = sum(cl.area_components_mm2(d_all, calibration=cal).values())
+    lat_all = results["latency_s"].to_numpy()  # latency is exact (checked by the tests)
+    pred = ef.predict(theta)
+    fit_groups = metrics_for(results, pred, rows, area_all, lat_all)
+    print("\nenergy multipliers:", {k: round(v, 4) for k, v in coefs.items()})
+    print("node factors NeuroSim:", {k: round(v, 4) for k, v in ns.items()})
+    print("node factors CACTI:   ", {k: round(v, 4) for k, v in ca.items()})
+    print("\nin-sample (fit on all networks):")
+    _print_groups(fit_groups)
+
+    cv_groups = []
+    if not args.no_cv:
+        cv_pred = np.full(len(results), np.nan)
+        for net in sorted(results["network"].unique()):
+            train = rows[results["network"].to_numpy()[rows] != net]
+            test = rows[results["network"].to_numpy()[rows] == net]
+            th = ef.fit(ref_e, groups, train)
+            cv_pred[test] = ef.predict(th, test)
+        cv_groups = metrics_for(results, cv_pred, rows, area_all, lat_all)
+        print("\nleave-one-network-out CV (each network scored by a fit on the others):")
+        _print_groups(cv_groups)
+
+    cal["provenance"] = {
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "script": "scripts/fit_cimloop.py",
+        "results_file": res_path.name, "results_sha256": sha256(res_path),
+        "layers_file": lay_path.name, "layers_sha256": sha256(lay_path),
+        "rows_used_energy": int(rows.size), "designs_used_area": int(
+            sum(v["designs"] for v in area_resid.values())),
+        "area_residuals": area_resid,
+        "energy_in_sample": fit_groups, "energy_leave_one_network_out": cv_groups,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(cal, fh, indent=1, sort_keys=True)
+    os.replace(tmp, args.out)
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+def _print_groups(groups: list[dict]) -> None:
+    print(f"  {'memory':6} {'network':20} {'n':>5} {'rho_edap':>8} {'rho_E':>7} "
+          f"{'mae_E':>7} {'mae_L':>7} {'mae_A':>8}")
+    for g in groups:
+        print(f"  {g['memory']:6} {g['network']:20} {g['n']:5d} {g['rho_edap']:8.4f} "
+              f"{g['rho_energy']:7.4f} {g['mae_log10_energy']:7.4f} "
+              f"{g['mae_log10_latency']:7.4f} {g['mae_log10_area']:8.2e}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

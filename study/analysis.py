@@ -1,0 +1,433 @@
+"""Analysis of a finished (or partly finished) study directory.
+
+Per scenario and algorithm: median and IQR of the final best aggregated EDAP, gap to the exact
+optimum (or, when it is unknown, to the best design any run found: ``reference`` says which),
+success rate within 5 % (and 1 %), evaluations needed to get within 5 % / 1 %, hypervolume and
+IGD+ of the (aggregated E, aggregated L, A) front in normalised log space, pairwise Mann-Whitney
+U tests with Holm correction and Vargha-Delaney A12, and a Friedman test across scenarios.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from problems.errors import ImcoptError
+from study.config import ScenarioConfig, StudyConfig, parse_study
+from study.indicators import hypervolume, igd_plus, nondominated
+from study.stats import friedman, pairwise_tests
+
+SUCCESS_TOL = (0.05, 0.01)
+_REL = 1e-9  # float slack when comparing a score with (1 + tol) * reference
+
+
+@dataclass
+class StudyResults:
+    """What a study directory holds: config, finished runs, optimum and baseline caches."""
+
+    out: Path
+    config: StudyConfig
+    runs: pd.DataFrame                      # one row per finished run
+    records: dict[tuple[str, str, int], dict[str, Any]]
+    optimum: dict[str, dict[str, Any]]      # scenario -> cached exact optimum
+    baselines: dict[str, dict[str, Any]]    # scenario -> cached baselines
+    _archives: dict[tuple[str, str, int], Any] = field(default_factory=dict, repr=False)
+    _derived: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict,
+                                                                  repr=False)
+
+    def scenario(self, name: str) -> ScenarioConfig:
+        for s in self.config.scenarios:
+            if s.name == name:
+                return s
+        raise ImcoptError(f"no scenario {name!r} in {self.out}")
+
+    @property
+    def scenario_names(self) -> list[str]:
+        return [s.name for s in self.config.scenarios]
+
+    @property
+    def algorithm_labels(self) -> list[str]:
+        return [a.label for a in self.config.algorithms]
+
+    def archive(self, scenario: str, algorithm: str, seed: int) -> Any:
+        """The archive of one run (loaded once)."""
+        key = (scenario, algorithm, int(seed))
+        if key not in self._archives:
+            from study.archive import Archive
+
+            rec = self.records[key]
+            path = self.out / "runs" / scenario / algorithm / rec.get("archive",
+                                                                     f"seed-{seed}.npz")
+            self._archives[key] = Archive.load(path)
+        return self._archives[key]
+
+    def optimum_score(self, scenario: str) -> float | None:
+        opt = self.optimum.get(scenario)
+        if opt is None or opt.get("score") is None:
+            return None
+        return float(opt["score"])
+
+    def reference(self, scenario: str) -> tuple[float | None, str]:
+        """(reference score, "exact" | "best-found") for gaps and success rates."""
+        opt = self.optimum_score(scenario)
+        if opt is not None:
+            return opt, "exact"
+        sub = self.runs[self.runs["scenario"] == scenario]["best_score_j_s_mm2"]
+        sub = sub[np.isfinite(sub.astype(float))]
+        return (float(sub.min()), "best-found") if len(sub) else (None, "none")
+
+    def derived(self, scenario: str, algorithm: str, seed: int) -> dict[str, Any]:
+        """Archive-derived quantities of one run: best-so-far curve and its (E, L, A) front."""
+        key = (scenario, algorithm, int(seed))
+        if key not in self._derived:
+            arc = self.archive(*key)
+            bsf = np.asarray(arc.best_so_far(), float)
+            self._derived[key] = {"best_so_far": bsf, "front": _run_front(arc, self.scenario(
+                scenario))}
+            self._archives.pop(key, None)  # keep memory flat
+        return self._derived[key]
+
+
+def _objective(sc: ScenarioConfig) -> Any:
+    from problems.objectives import ObjectiveConfig
+
+    return ObjectiveConfig(kind="multi", aggregate=sc.aggregate,
+                           weights=tuple(sc.weights) if sc.weights else None,
+                           area_budget_mm2=sc.area_budget_mm2)
+
+
+def _run_front(arc: Any, sc: ScenarioConfig) -> np.ndarray:
+    """Non-dominated (aggregated E J, aggregated L s, A mm^2) of a run's feasible designs."""
+    from problems.objectives import aggregate_parts_log10
+
+    ok = np.asarray(arc.feasible, bool) & np.isfinite(np.asarray(arc.score, float))
+    if not np.any(ok):
+        return np.empty((0, 3))
+    lE, lL = aggregate_parts_log10(np.asarray(arc.energy_j)[ok], np.asarray(arc.latency_s)[ok],
+                                   _objective(sc))
+    F = np.column_stack([10.0 ** lE, 10.0 ** lL, np.asarray(arc.area_mm2, float)[ok]])
+    return nondominated(F)
+
+
+# -- loading ----------------------------------------------------------------------------------
+def load_results(out: str | Path) -> StudyResults:
+    """Read a study directory written by `study.runner.run_study`."""
+    from study.runner import RunSpec, scenario_fingerprint
+
+    out = Path(out)
+    cfg_path = out / "study.json"
+    if not cfg_path.is_file():
+        raise ImcoptError(f"{out} is not a study directory (no study.json); run "
+                          f"`imcopt run CONFIG --out {out}` first")
+    try:
+        data = json.loads(cfg_path.read_text())
+    except ValueError as exc:
+        raise ImcoptError(f"{cfg_path}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or "config" not in data:
+        raise ImcoptError(f"{cfg_path}: not a study record (no 'config')")
+    identities = data.get("identities") or {}
+    config = parse_study(data["config"], source=str(cfg_path), check_names=False,
+                         check_output=False)
+    rows: list[dict[str, Any]] = []
+    records: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for sc in config.scenarios:
+        for alg in config.algorithms:
+            for seed in config.seeds:
+                spec = RunSpec(sc, alg, seed, config.budget, config.convention,
+                               identities.get(sc.name, ""))
+                npz, js = spec.paths(out)
+                rec = _read_json(js)
+                if rec is None or rec.get("fingerprint") != spec.fingerprint() \
+                        or not npz.is_file():
+                    continue
+                records[spec.key] = rec
+                rows.append(_run_row(rec))
+    runs = pd.DataFrame(rows, columns=None if rows else RUN_COLUMNS)
+    optimum, baselines = {}, {}
+    for sc in config.scenarios:
+        fp = scenario_fingerprint(sc, config.convention, identities.get(sc.name, ""))
+        for folder, store in (("optimum", optimum), ("baselines", baselines)):
+            d = _read_json(out / folder / f"{sc.name}.json")
+            if d is not None and d.get("fingerprint") == fp:
+                store[sc.name] = d
+    return StudyResults(out, config, runs, records, optimum, baselines)
+
+
+RUN_COLUMNS = ["scenario", "algorithm", "algorithm_name", "seed", "best_score_j_s_mm2",
+               "evaluations", "seconds", "feasible", "best_eval", "best_area_mm2"]
+
+
+def _run_row(rec: dict[str, Any]) -> dict[str, Any]:
+    score = rec.get("best_score")
+    row = {"scenario": rec["scenario"], "algorithm": rec["algorithm"],
+           "algorithm_name": rec.get("algorithm_name", rec["algorithm"]),
+           "seed": int(rec["seed"]),
+           "best_score_j_s_mm2": float("inf") if score is None else float(score),
+           "evaluations": int(rec.get("evaluations", 0)), "seconds": rec.get("seconds"),
+           "feasible": bool(rec.get("feasible", False)), "best_eval": rec.get("best_eval"),
+           "best_area_mm2": rec.get("best_area_mm2")}
+    for k, v in (rec.get("best_design") or {}).items():
+        row[k] = v
+    return row
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+# -- per-run and per-algorithm metrics -------------------------------------------------------
+def evaluations_to_reach(best_so_far: np.ndarray, target: float) -> float:
+    """Evaluations until the running best is <= target (NaN if never)."""
+    hit = np.flatnonzero(np.asarray(best_so_far, float) <= target)
+    return float(hit[0] + 1) if hit.size else float("nan")
+
+
+def reference_front(res: StudyResults, scenario: str) -> tuple[np.ndarray, str]:
+    """(front, "exact" | "union"): the exact Pareto front if cached, else the union front."""
+    opt = res.optimum.get(scenario) or {}
+    front = opt.get("front")
+    if front:
+        F = np.asarray(front, float)
+        if F.ndim == 2 and F.shape[1] == 3 and len(F):
+            return nondominated(F), "exact"
+    parts = [res.derived(scenario, a, s)["front"]
+             for (sc, a, s) in res.records if sc == scenario]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return np.empty((0, 3)), "none"
+    return nondominated(np.vstack(parts)), "union"
+
+
+def run_metrics(res: StudyResults, indicators: bool = True) -> pd.DataFrame:
+    """One row per finished run: final best, gap (%), successes, evaluations-to-target, HV, IGD+."""
+    df = res.runs.copy()
+    if df.empty:
+        return df.assign(gap_pct=[], success_5pct=[], success_1pct=[], evals_to_5pct=[],
+                         evals_to_1pct=[], hv=[], igd_plus=[], reference=[])
+    gaps, s5, s1, e5, e1, hv, igd, ref_kind = ([] for _ in range(8))
+    fronts = {}
+    for _, row in df.iterrows():
+        sc, alg, seed = row["scenario"], row["algorithm"], int(row["seed"])
+        ref, kind = res.reference(sc)
+        best = float(row["best_score_j_s_mm2"])
+        d = res.derived(sc, alg, seed)
+        if ref is None or not np.isfinite(best):
+            gaps.append(np.nan if ref is None else np.inf)
+            s5.append(False)
+            s1.append(False)
+            e5.append(np.nan)
+            e1.append(np.nan)
+        else:
+            gaps.append(100.0 * (best / ref - 1.0))
+            s5.append(best <= ref * (1 + SUCCESS_TOL[0]) * (1 + _REL))
+            s1.append(best <= ref * (1 + SUCCESS_TOL[1]) * (1 + _REL))
+            e5.append(evaluations_to_reach(d["best_so_far"], ref * (1 + SUCCESS_TOL[0])
+                                           * (1 + _REL)))
+            e1.append(evaluations_to_reach(d["best_so_far"], ref * (1 + SUCCESS_TOL[1])
+                                           * (1 + _REL)))
+        ref_kind.append(kind)
+        if indicators:
+            if sc not in fronts:
+                fronts[sc] = reference_front(res, sc)[0]
+            rf = fronts[sc]
+            if len(rf) and len(d["front"]):
+                hv.append(hypervolume(d["front"], rf))
+                igd.append(igd_plus(d["front"], rf))
+            else:
+                hv.append(np.nan)
+                igd.append(np.nan)
+        else:
+            hv.append(np.nan)
+            igd.append(np.nan)
+    return df.assign(gap_pct=gaps, success_5pct=s5, success_1pct=s1, evals_to_5pct=e5,
+                     evals_to_1pct=e1, hv=hv, igd_plus=igd, reference=ref_kind)
+
+
+def _q(a: np.ndarray, q: float) -> float:
+    a = np.asarray(a, float)
+    return float(np.quantile(a, q)) if a.size else float("nan")
+
+
+def _median_evals(e: np.ndarray) -> float:
+    """Median evaluations-to-target, runs that never reached it counted as infinite."""
+    e = np.where(np.isnan(e), np.inf, e)
+    return float(np.median(e)) if e.size else float("nan")
+
+
+def algorithm_table(metrics: pd.DataFrame, res: StudyResults) -> pd.DataFrame:
+    """Per scenario x algorithm: medians, IQRs, gaps, success rates, evaluations, HV, IGD+."""
+    rows = []
+    for sc in res.scenario_names:
+        ref, kind = res.reference(sc)
+        for alg in res.algorithm_labels:
+            m = metrics[(metrics["scenario"] == sc) & (metrics["algorithm"] == alg)]
+            if m.empty:
+                continue
+            best = m["best_score_j_s_mm2"].to_numpy(float)
+            rows.append({
+                "scenario": sc, "algorithm": alg, "runs": len(m),
+                "median_best_j_s_mm2": _q(best, 0.5),
+                "q1_best_j_s_mm2": _q(best, 0.25), "q3_best_j_s_mm2": _q(best, 0.75),
+                "iqr_best_j_s_mm2": _q(best, 0.75) - _q(best, 0.25),
+                "min_best_j_s_mm2": float(np.min(best)),
+                "median_gap_pct": _q(m["gap_pct"].to_numpy(float), 0.5),
+                "success_rate_5pct": float(np.mean(m["success_5pct"])),
+                "success_rate_1pct": float(np.mean(m["success_1pct"])),
+                "median_evals_to_5pct": _median_evals(m["evals_to_5pct"].to_numpy(float)),
+                "median_evals_to_1pct": _median_evals(m["evals_to_1pct"].to_numpy(float)),
+                "reached_5pct": int(np.sum(np.isfinite(m["evals_to_5pct"].to_numpy(float)))),
+                "reached_1pct": int(np.sum(np.isfinite(m["evals_to_1pct"].to_numpy(float)))),
+                "median_hv": _q(m["hv"].dropna().to_numpy(float), 0.5),
+                "median_igd_plus": _q(m["igd_plus"].dropna().to_numpy(float), 0.5),
+                "median_seconds": _q(m["seconds"].to_numpy(float), 0.5),
+                "reference": kind, "reference_j_s_mm2": ref,
+            })
+    return pd.DataFrame(rows)
+
+
+def pairwise(metrics: pd.DataFrame, res: StudyResults) -> dict[str, pd.DataFrame]:
+    """Per scenario: pairwise Mann-Whitney U (Holm-corrected) and A12 on final best scores."""
+    out = {}
+    for sc in res.scenario_names:
+        m = metrics[metrics["scenario"] == sc]
+        groups = {a: m[m["algorithm"] == a]["best_score_j_s_mm2"].to_numpy(float)
+                  for a in res.algorithm_labels}
+        groups = {k: v for k, v in groups.items() if v.size}
+        if len(groups) >= 2:
+            out[sc] = pairwise_tests(groups)
+    return out
+
+
+def friedman_across_scenarios(table: pd.DataFrame) -> dict[str, Any]:
+    """Friedman test on median final best per scenario (blocks) x algorithm."""
+    if table.empty:
+        return friedman(pd.DataFrame())
+    wide = table.pivot(index="scenario", columns="algorithm", values="median_best_j_s_mm2")
+    return friedman(wide)  # ranks within each scenario: scale-free across scenarios
+
+
+def _none_if_nan(x: Any) -> Any:
+    if x is None:
+        return None
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def summary_dict(res: StudyResults, table: pd.DataFrame) -> dict[str, Any]:
+    """The summary.json content (schema documented in the runner)."""
+    scenarios = []
+    for sc in res.scenario_names:
+        ref, kind = res.reference(sc)
+        algs = []
+        for _, r in table[table["scenario"] == sc].iterrows() if not table.empty else []:
+            algs.append({"name": r["algorithm"], "seeds": int(r["runs"]),
+                         "median_best": _none_if_nan(r["median_best_j_s_mm2"]),
+                         "iqr_best": _none_if_nan(r["iqr_best_j_s_mm2"]),
+                         "median_gap": _none_if_nan(r["median_gap_pct"] / 100.0)
+                         if kind == "exact" else None,
+                         "success_rate_5pct": float(r["success_rate_5pct"])
+                         if kind == "exact" else None})
+        scenarios.append({"name": sc, "optimum": res.optimum_score(sc), "algorithms": algs})
+    return {"scenarios": scenarios}
+
+
+# -- curves, fronts, designs ------------------------------------------------------------------
+def convergence(res: StudyResults, scenario: str, algorithm: str) -> np.ndarray:
+    """Best-so-far score per seed (rows) x evaluation (columns, padded with the last value)."""
+    curves = [res.derived(scenario, algorithm, s)["best_so_far"]
+              for (sc, a, s) in sorted(res.records) if sc == scenario and a == algorithm]
+    curves = [c for c in curves if c.size]
+    if not curves:
+        return np.empty((0, 0))
+    n = max(c.size for c in curves)
+    return np.vstack([np.concatenate([c, np.full(n - c.size, c[-1])]) for c in curves])
+
+
+def algorithm_fronts(res: StudyResults, scenario: str) -> dict[str, np.ndarray]:
+    """Per algorithm: non-dominated union of its runs' (E, L, A) fronts."""
+    out = {}
+    for alg in res.algorithm_labels:
+        parts = [res.derived(scenario, alg, s)["front"] for (sc, a, s) in res.records
+                 if sc == scenario and a == alg]
+        parts = [p for p in parts if len(p)]
+        if parts:
+            out[alg] = nondominated(np.vstack(parts))
+    return out
+
+
+DESIGN_PARAMS = ("memory", "technology_nm", "voltage_v", "bits_per_cell", "cycle_time_s",
+                 "xbar_rows", "xbar_cols", "adc_bits", "adcs_per_macro", "router_groups",
+                 "tiles_per_group", "macros_per_tile", "glb_bytes")
+
+
+def best_designs_table(res: StudyResults) -> pd.DataFrame:
+    """Per scenario: the best design of each algorithm (over seeds), the exact optimum and the
+    baselines, one row per workload with per-workload energy / latency / EDAP."""
+    rows: list[dict[str, Any]] = []
+    for sc in res.scenario_names:
+        recs = [r for (s, _, _), r in res.records.items() if s == sc and r.get("best_score")
+                is not None]
+        for alg in res.algorithm_labels:
+            mine = [r for r in recs if r["algorithm"] == alg]
+            if mine:
+                best = min(mine, key=lambda r: (r["best_score"], r["seed"]))
+                rows += _design_rows(sc, alg, f"seed {best['seed']}", best)
+        opt = res.optimum.get(sc)
+        if opt and opt.get("metrics"):
+            rows += _design_rows(sc, "exact-optimum", "enumeration", opt["metrics"])
+        base = res.baselines.get(sc) or {}
+        for name, m in (base.get("designs") or {}).items():
+            rows += _design_rows(sc, name, "baseline", m)
+        for w, m in (base.get("specialists") or {}).items():  # each on its own workload
+            rows += [r for r in _design_rows(sc, "specialist", f"optimised for {w}", m)
+                     if r["workload"] == w]
+    return pd.DataFrame(rows)
+
+
+def _design_rows(scenario: str, source: str, detail: str, rec: dict[str, Any]
+                 ) -> list[dict[str, Any]]:
+    design = rec.get("best_design") or rec.get("design") or {}
+    names = rec.get("workloads") or []
+    out = []
+    for i, w in enumerate(names):
+        row = {"scenario": scenario, "source": source, "detail": detail, "workload": w,
+               "score_j_s_mm2": rec.get("best_score", rec.get("score")),
+               "area_mm2": rec.get("best_area_mm2", rec.get("area_mm2")),
+               "energy_j": _at(rec.get("best_energy_j", rec.get("energy_j")), i),
+               "latency_s": _at(rec.get("best_latency_s", rec.get("latency_s")), i),
+               "edap_j_s_mm2": _at(rec.get("best_edap_j_s_mm2", rec.get("edap_j_s_mm2")), i)}
+        row.update({k: design.get(k) for k in DESIGN_PARAMS if k in design})
+        out.append(row)
+    return out
+
+
+def _at(v: Any, i: int) -> Any:
+    if v is None:
+        return None
+    return v[i] if i < len(v) else None
+
+
+def best_designs_params(res: StudyResults) -> pd.DataFrame:
+    """Design parameters of every run's best design (for parameter-distribution plots)."""
+    df = res.runs
+    cols = [c for c in DESIGN_PARAMS if c in df.columns]
+    return df[["scenario", "algorithm", "seed", *cols]] if not df.empty else df
+
+
+def analyse(out: str | Path, indicators: bool = True) -> dict[str, Any]:
+    """Load a study directory and compute every table (used by report, plots and CLI)."""
+    res = load_results(out)
+    metrics = run_metrics(res, indicators=indicators)
+    table = algorithm_table(metrics, res)
+    return {"results": res, "metrics": metrics, "table": table,
+            "pairwise": pairwise(metrics, res),
+            "friedman": friedman_across_scenarios(table),
+            "summary": summary_dict(res, table)}

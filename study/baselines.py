@@ -1,0 +1,101 @@
+"""Baseline designs: the largest-workload design and per-workload specialists.
+
+- largest-workload design: optimised for the workload with the most (static) weights alone,
+  then deployed on every workload of the set (PAPER.md "Baselines");
+- specialists: each workload optimised alone (the per-workload lower bound).
+
+Both are found with the same optimizer as the joint design (:func:`run_algorithm` on a
+single-workload variant of the problem, same budget and seed), and re-scored on the joint
+problem with :func:`deploy`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from problems.errors import ImcoptError
+from study.algorithms import DEFAULT_BUDGET, run_algorithm
+from study.archive import Archive
+
+
+@dataclass
+class BaselineDesign:
+    """One baseline: the design (index vector) and the search that found it."""
+
+    kind: str  # "largest" | "specialist"
+    workload: str
+    x: np.ndarray
+    score_alone: float  # its score on the single-workload problem
+    archive: Archive | None = None
+
+
+def workload_weights(problem: Any) -> dict[str, int]:
+    """Static weights (parameters held in the arrays) of each workload of the problem."""
+    stack = problem.stack
+    static = ~np.asarray(stack.dynamic, dtype=bool)
+    per = stack.per_workload(np.where(static, stack.weights, 0).astype(float))
+    return {name: int(round(v)) for name, v in zip(stack.names, per, strict=True)}
+
+
+def largest_workload(problem: Any) -> str:
+    """Name of the workload with the most static weights (VGG16 in paper-4)."""
+    weights = workload_weights(problem)
+    return max(weights, key=weights.__getitem__)
+
+
+def single_workload_problem(problem: Any, workload: str) -> Any:
+    """The same space / convention / constraints, one workload, single-objective EDAP."""
+    names = list(problem.workload_names)
+    if workload not in names:
+        raise ImcoptError(f"unknown workload {workload!r}; the problem has {names}")
+    w = problem.stack.workloads[names.index(workload)]
+    objective = dataclasses.replace(problem.objective, kind="single", aggregate="max",
+                                    weights=None)
+    return type(problem)(problem.space, [w], objective, convention=problem.convention)
+
+
+def _search(problem: Any, workload: str, kind: str, algorithm: str, budget: int, seed: int,
+            params: Mapping[str, Any] | None) -> BaselineDesign:
+    sub = single_workload_problem(problem, workload)
+    arch = run_algorithm(algorithm, sub, budget=budget, seed=seed, params=params)
+    best = arch.best()
+    if not np.isfinite(arch.score[best]):
+        raise ImcoptError(f"{kind} baseline for {workload}: no feasible design in {budget} "
+                          f"evaluations of {algorithm}")
+    return BaselineDesign(kind, workload, arch.X[best].copy(), float(arch.score[best]), arch)
+
+
+def largest_workload_design(problem: Any, algorithm: str = "paper-ga",
+                            budget: int = DEFAULT_BUDGET, seed: int = 0,
+                            params: Mapping[str, Any] | None = None) -> BaselineDesign:
+    """Design optimised for the largest workload alone."""
+    return _search(problem, largest_workload(problem), "largest", algorithm, budget, seed,
+                   params)
+
+
+def specialist_designs(problem: Any, algorithm: str = "paper-ga", budget: int = DEFAULT_BUDGET,
+                       seed: int = 0, params: Mapping[str, Any] | None = None
+                       ) -> dict[str, BaselineDesign]:
+    """One design per workload, each optimised for that workload alone."""
+    return {w: _search(problem, w, "specialist", algorithm, budget, seed, params)
+            for w in problem.workload_names}
+
+
+def deploy(problem: Any, X: np.ndarray) -> dict[str, np.ndarray]:
+    """Evaluate designs ``X`` (n, n_var) on the joint problem (no budget accounting).
+
+    Returns ``score`` (n,), ``edap`` (n, n_w), ``energy_j``, ``latency_s``, ``area_mm2`` and
+    ``feasible``.
+    """
+    X = np.atleast_2d(np.asarray(X))
+    out = problem.evaluate(X, return_values_of=["F", "G"], return_as_dictionary=True)
+    feasible = out.get("feasible", out.get("is_feasible"))
+    res = {k: np.asarray(out[k]) for k in ("score", "edap", "energy_j", "latency_s",
+                                           "area_mm2")}
+    res["feasible"] = np.asarray(feasible).astype(bool)
+    return res

@@ -1,0 +1,109 @@
+"""`imcopt exhaustive`: the exact optimum of a search space by enumeration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+
+from problems.errors import ImcoptError
+from problems.hardware.cost import CONVENTIONS, DEFAULT_CONVENTION
+from problems.objectives import AGGREGATES, ObjectiveConfig, describe
+
+
+def _positive(name: str, value: int) -> int:
+    if value < 1:
+        raise ImcoptError(f"--{name} must be a positive integer, got {value}")
+    return value
+
+
+def _fmt_design(d: dict[str, object] | None) -> str:
+    if d is None:
+        return "-"
+    keys = ("memory", "technology_nm", "voltage_v", "bits_per_cell", "cycle_time_s",
+            "xbar_rows", "xbar_cols", "router_groups", "tiles_per_group", "macros_per_tile",
+            "glb_bytes")
+    return " ".join(f"{k}={d[k]:g}" if isinstance(d[k], float) else f"{k}={d[k]}"
+                    for k in keys if k in d)
+
+
+@click.command("exhaustive")
+@click.option("--space", "space_name", required=True,
+              help="built-in space name (configs/spaces/NAME.yaml) or a YAML path")
+@click.option("--workloads", "workload_spec", required=True,
+              help="workload set, zoo names or files, e.g. paper-4 or resnet18,vgg16")
+@click.option("--aggregate", type=str, default="max", show_default=True,
+              help=f"one of {', '.join(AGGREGATES)}")
+@click.option("--convention", type=str, default=DEFAULT_CONVENTION, show_default=True,
+              help=f"cost accounting: {', '.join(CONVENTIONS)}")
+@click.option("--top-k", "top_k", type=int, default=10, show_default=True)
+@click.option("--chunk", type=int, default=200_000, show_default=True,
+              help="designs per enumeration chunk (memory bound)")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="write the result summary to this JSON file (atomic)")
+@click.option("--weights", type=str, default=None,
+              help="comma-separated per-workload weights (for --aggregate weighted)")
+@click.option("--no-progress", is_flag=True, default=False, help="hide the progress bar")
+def exhaustive(space_name: str, workload_spec: str, aggregate: str, convention: str,
+               top_k: int, chunk: int, json_out: Path | None, weights: str | None,
+               no_progress: bool) -> None:
+    """Enumerate every design of a space; print the optimum, the top-k and the front size."""
+    from problems.exhaustive import exhaustive_search
+    from problems.spaces import SearchSpace
+    from problems.specialists import store_specialists, write_json_atomic
+    from problems.workloads import load_workloads
+
+    if aggregate not in AGGREGATES:
+        raise ImcoptError(f"--aggregate {aggregate!r}; allowed: {', '.join(AGGREGATES)}")
+    if convention not in CONVENTIONS:
+        raise ImcoptError(f"--convention {convention!r}; allowed: {', '.join(CONVENTIONS)}")
+    _positive("top-k", top_k)
+    _positive("chunk", chunk)
+    w: tuple[float, ...] | None = None
+    if weights is not None:
+        try:
+            w = tuple(float(x) for x in weights.split(","))
+        except ValueError as exc:
+            raise ImcoptError(f"--weights {weights!r}: expected comma-separated numbers") from exc
+    space = SearchSpace.load(space_name)
+    workloads = load_workloads(workload_spec)
+    objective = ObjectiveConfig(kind="single", aggregate=aggregate, weights=w)
+    objective.check_workloads(len(workloads))
+    click.echo(f"space {space.name}: {space.size:,} designs; workloads "
+               f"{', '.join(x.name for x in workloads)}; objective {describe(objective)}; "
+               f"convention {convention}")
+    res = exhaustive_search(space, workloads, objective, convention, top_k=top_k, chunk=chunk,
+                            progress=not no_progress)
+    rate = res.n_designs / res.seconds if res.seconds > 0 else float("inf")
+    click.echo(f"evaluated {res.n_designs:,} designs in {res.seconds:.1f} s "
+               f"({rate:,.0f} designs/s); feasible {res.n_feasible:,}")
+    if res.best_design is None:
+        click.echo("no feasible design")
+    else:
+        click.echo(f"optimum score {res.best_score:.6g}: {_fmt_design(res.best_design)}")
+        click.echo(f"top {len(res.top_designs)}:")
+        for i, (s, d) in enumerate(zip(res.top_scores, res.top_designs, strict=True), 1):
+            click.echo(f"  {i:>3}  {s:.6g}  {_fmt_design(d)}")
+    click.echo(f"Pareto front (aggregated E, aggregated L, A): {res.front_x.shape[0]} designs")
+    spec = store_specialists(res, space, workloads, objective, convention)
+    if spec is not None:
+        click.echo("workload specialists (cached): " + "; ".join(
+            f"{n} {v:.4g}" for n, v in zip(spec.workload_names, spec.edap, strict=True)))
+    if json_out is not None:
+        data = {
+            "space": space.name,
+            "workloads": [x.name for x in workloads],
+            "aggregate": aggregate,
+            "convention": convention,
+            "n_designs": res.n_designs,
+            "n_feasible": res.n_feasible,
+            "seconds": res.seconds,
+            "best": {"design": res.best_design,
+                     "score": float(res.best_score) if np.isfinite(res.best_score) else None},
+            "top": [{"design": d, "score": float(s)}
+                    for s, d in zip(res.top_scores, res.top_designs, strict=True)],
+            "front_size": int(res.front_x.shape[0]),
+        }
+        write_json_atomic(json_out, data)
+        click.echo(f"wrote {json_out}")

@@ -1,0 +1,234 @@
+"""Figures of a study (matplotlib, Agg backend): convergence, Pareto fronts, per-workload EDAP
+of the joint design against the baselines, final-score boxplots and design-parameter counts.
+
+Every function writes one PNG and returns its path (None when there is nothing to plot).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from study.analysis import (  # noqa: E402
+    DESIGN_PARAMS,
+    StudyResults,
+    algorithm_fronts,
+    convergence,
+    reference_front,
+)
+
+EDAP_LABEL = "aggregated EDAP (J·s·mm²)"
+OBJ_LABELS = ("aggregated energy (J)", "aggregated latency (s)", "area (mm²)")
+PARAM_LABELS = {"voltage_v": "voltage (V)", "bits_per_cell": "bits per cell",
+                "cycle_time_s": "cycle time (s)", "xbar_rows": "crossbar rows",
+                "xbar_cols": "crossbar columns", "router_groups": "router groups",
+                "tiles_per_group": "tiles per group", "macros_per_tile": "macros per tile",
+                "glb_bytes": "global buffer (B)", "technology_nm": "technology (nm)",
+                "memory": "memory", "adc_bits": "ADC bits (bit)",
+                "adcs_per_macro": "ADCs per macro"}
+
+
+def _save(fig: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def _spans_decades(values: np.ndarray) -> bool:
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v) & (v > 0)]
+    return v.size > 1 and v.max() / v.min() >= 10
+
+
+def plot_convergence(res: StudyResults, scenario: str, path: Path) -> Path | None:
+    """Best-so-far aggregated EDAP vs evaluations: median and IQR band per algorithm."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    drawn = False
+    for alg in res.algorithm_labels:
+        C = convergence(res, scenario, alg)
+        if C.size == 0:
+            continue
+        if not np.any(np.isfinite(C)):
+            continue
+        # inf (nothing feasible yet) sorts last, so quantiles stay defined; not drawn
+        x = np.arange(1, C.shape[1] + 1)
+        with np.errstate(all="ignore"):
+            med, q1, q3 = (np.quantile(C, q, axis=0) for q in (0.5, 0.25, 0.75))
+        med, q1, q3 = (np.where(np.isfinite(v), v, np.nan) for v in (med, q1, q3))
+        (line,) = ax.plot(x, med, label=f"{alg} (n={C.shape[0]})")
+        ax.fill_between(x, q1, q3, color=line.get_color(), alpha=0.2, linewidth=0)
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    opt = res.optimum_score(scenario)
+    if opt is not None:
+        ax.axhline(opt, color="k", ls="--", lw=1, label="exact optimum")
+    ax.set_yscale("log")
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel(f"best-so-far {EDAP_LABEL}")
+    ax.set_title(f"{scenario}: convergence (median, IQR band)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_fronts(res: StudyResults, scenario: str, path: Path) -> Path | None:
+    """Pairwise projections of each algorithm's (E, L, A) front with the reference front."""
+    fronts = algorithm_fronts(res, scenario)
+    ref, kind = reference_front(res, scenario)
+    if not fronts and not len(ref):
+        return None
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    pairs = ((0, 1), (0, 2), (1, 2))
+    for ax, (i, j) in zip(axes, pairs, strict=True):
+        if len(ref):
+            ax.scatter(ref[:, i], ref[:, j], s=14, c="k", marker="x",
+                       label=f"{'exact' if kind == 'exact' else 'union'} front")
+        for alg, F in fronts.items():
+            ax.scatter(F[:, i], F[:, j], s=10, alpha=0.6, label=alg)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(OBJ_LABELS[i])
+        ax.set_ylabel(OBJ_LABELS[j])
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{scenario}: non-dominated designs (projections of E, L, A)")
+    return _save(fig, path)
+
+
+def plot_boxplots(res: StudyResults, path: Path) -> Path | None:
+    """Boxplots of final best aggregated EDAP per algorithm, one panel per scenario."""
+    df = res.runs
+    if df.empty:
+        return None
+    scen = [s for s in res.scenario_names if (df["scenario"] == s).any()]
+    fig, axes = plt.subplots(1, len(scen), figsize=(max(5, 4.5 * len(scen)), 4.5),
+                             squeeze=False)
+    for ax, sc in zip(axes[0], scen, strict=True):
+        sub = df[df["scenario"] == sc]
+        labels, data = [], []
+        for alg in res.algorithm_labels:
+            v = sub[sub["algorithm"] == alg]["best_score_j_s_mm2"].to_numpy(float)
+            v = v[np.isfinite(v)]
+            if v.size:
+                labels.append(alg)
+                data.append(v)
+        if not data:
+            continue
+        ax.boxplot(data, showmeans=False)
+        ax.set_xticks(range(1, len(labels) + 1), labels, rotation=30, ha="right")
+        for k, v in enumerate(data, start=1):
+            ax.scatter(np.full(v.size, k) + np.linspace(-0.08, 0.08, v.size), v, s=8,
+                       c="k", alpha=0.5, zorder=3)
+        opt = res.optimum_score(sc)
+        if opt is not None:
+            ax.axhline(opt, color="k", ls="--", lw=1, label="exact optimum")
+            ax.legend(fontsize=8)
+        if _spans_decades(np.concatenate(data)):
+            ax.set_yscale("log")
+        ax.set_ylabel(f"final best {EDAP_LABEL}")
+        ax.set_title(sc)
+        ax.grid(True, axis="y", which="both", alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_baselines(res: StudyResults, best_designs: pd.DataFrame, scenario: str,
+                   path: Path) -> Path | None:
+    """Per-workload EDAP of the best joint design vs the largest-workload and specialist
+    designs (and the exact optimum when known)."""
+    if best_designs.empty:
+        return None
+    sub = best_designs[best_designs["scenario"] == scenario]
+    if sub.empty:
+        return None
+    joint = sub[sub["detail"].astype(str).str.startswith("seed")]
+    if joint.empty:
+        return None
+    best_src = joint.groupby("source")["score_j_s_mm2"].first().astype(float).idxmin()
+    sources = [best_src] + [s for s in sub["source"].unique()
+                            if s != best_src and (s == "exact-optimum"
+                                                  or not str(sub[sub["source"] == s]["detail"]
+                                                             .iloc[0]).startswith("seed"))]
+    workloads = list(dict.fromkeys(sub["workload"]))
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(workloads) * len(sources) / 2), 4.5))
+    width = 0.8 / len(sources)
+    for k, src in enumerate(sources):
+        s = sub[sub["source"] == src].set_index("workload")
+        vals = [float(s.loc[w, "edap_j_s_mm2"]) if w in s.index and s.loc[w, "edap_j_s_mm2"]
+                is not None else np.nan for w in workloads]
+        label = f"joint ({src})" if src == best_src else src
+        ax.bar(np.arange(len(workloads)) + (k - (len(sources) - 1) / 2) * width, vals, width,
+               label=label)
+    ax.set_xticks(range(len(workloads)), workloads, rotation=20, ha="right")
+    ax.set_yscale("log")
+    ax.set_ylabel("per-workload EDAP (J·s·mm²)")
+    ax.set_title(f"{scenario}: joint design vs baselines")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_parameters(res: StudyResults, scenario: str, path: Path) -> Path | None:
+    """Distribution of each design parameter among the runs' best designs (all algorithms)."""
+    df = res.runs
+    if df.empty:
+        return None
+    sub = df[(df["scenario"] == scenario) & np.isfinite(df["best_score_j_s_mm2"].astype(float))]
+    searched = _searched(res, scenario)
+    params = [p for p in DESIGN_PARAMS if p in sub.columns and sub[p].nunique(dropna=True) > 0]
+    params = [p for p in params if p in searched] if searched else \
+        [p for p in params if sub[p].nunique() > 1]
+    if sub.empty or not params:
+        return None
+    ncol = min(3, len(params))
+    nrow = int(np.ceil(len(params) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 2.8 * nrow), squeeze=False)
+    for ax, p in zip(axes.ravel(), params, strict=False):
+        counts = sub.groupby([p, "algorithm"]).size().unstack(fill_value=0).sort_index()
+        if p in searched:  # every allowed value, zero counts included
+            counts = counts.reindex(searched[p], fill_value=0)
+        counts.plot.bar(ax=ax, stacked=True, legend=False, width=0.8)
+        ax.set_xlabel(PARAM_LABELS.get(p, p))
+        ax.set_ylabel("best designs")
+        ax.set_xticklabels([f"{v:g}" if isinstance(v, float) else str(v)
+                            for v in counts.index], rotation=0, fontsize=7)
+    for ax in axes.ravel()[len(params):]:
+        ax.axis("off")
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.suptitle(f"{scenario}: parameters of the best design of every run")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
+    return _save(fig, path)
+
+
+def _searched(res: StudyResults, scenario: str) -> dict[str, list[Any]]:
+    """The scenario's searched variables and their allowed values ({} if unavailable)."""
+    try:
+        from study.runner import DEFAULT_BACKEND
+
+        space = DEFAULT_BACKEND.space(res.scenario(scenario))
+        return {v.name: v.to_list() for v in space.variables}
+    except Exception:  # noqa: BLE001 - only used to choose which panels to draw
+        return {}
+
+
+def plot_all(res: StudyResults, best_designs: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Every figure of a study into ``out_dir``; returns the written paths."""
+    paths: list[Path | None] = [plot_boxplots(res, out_dir / "final_scores.png")]
+    for sc in res.scenario_names:
+        paths.append(plot_convergence(res, sc, out_dir / f"convergence_{sc}.png"))
+        paths.append(plot_fronts(res, sc, out_dir / f"fronts_{sc}.png"))
+        paths.append(plot_baselines(res, best_designs, sc, out_dir / f"baselines_{sc}.png"))
+        paths.append(plot_parameters(res, sc, out_dir / f"parameters_{sc}.png"))
+    return [p for p in paths if p is not None]

@@ -1,0 +1,187 @@
+"""Initial populations: the paper's Hamming-diverse sampling and plain integer random sampling.
+
+Hamming-diverse sampling draws ``n_candidates`` uniformly random index vectors (optionally
+feasible ones only), greedily picks ``n_diverse`` mutually distant ones (farthest-point
+selection on the Hamming distance), evaluates them through the algorithm's evaluator — so they
+count in the budget and land in the archive — and keeps the best ``pop_size``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from pymoo.core.population import Population
+from pymoo.core.sampling import Sampling
+from pymoo.operators.sampling.rnd import IntegerRandomSampling
+from pymoo.util import default_random_state
+
+from problems.errors import ImcoptError
+
+__all__ = [
+    "HammingDiverseSampling",
+    "IntegerRandomSampling",
+    "farthest_point_hamming",
+    "random_feasible",
+    "rank_population",
+]
+
+FeasibleFn = Callable[[np.ndarray], np.ndarray]
+
+
+def hamming_to(X: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Hamming distance of every row of ``X`` to the vector ``x``."""
+    return np.count_nonzero(np.not_equal(X, x[None, :]), axis=1)
+
+
+def farthest_point_hamming(
+    X: np.ndarray, k: int, random_state: np.random.Generator
+) -> np.ndarray:
+    """Greedy farthest-point selection of ``k`` rows of ``X`` under the Hamming distance.
+
+    Starts from a random row; each next pick maximises its distance to the picked set (ties go
+    to the lowest row). O(k · n · n_var) with one min-distance vector updated per pick.
+    Returns the picked row indices in pick order.
+    """
+    X = np.asarray(X)
+    n = X.shape[0]
+    if X.ndim != 2 or n == 0:
+        raise ImcoptError(f"farthest-point selection needs a non-empty (n, n_var) array, got "
+                          f"shape {X.shape}")
+    if not 1 <= k <= n:
+        raise ImcoptError(f"cannot pick {k} diverse designs from {n} candidates")
+    picked = np.empty(k, dtype=np.int64)
+    picked[0] = random_state.integers(n)
+    min_dist = hamming_to(X, X[picked[0]]).astype(np.int64)
+    min_dist[picked[0]] = -1
+    for i in range(1, k):
+        j = int(np.argmax(min_dist))
+        picked[i] = j
+        np.minimum(min_dist, hamming_to(X, X[j]), out=min_dist)
+        min_dist[j] = -1
+    return picked
+
+
+def random_feasible(
+    problem: Any,
+    n: int,
+    random_state: np.random.Generator,
+    feasible_fn: FeasibleFn | None = None,
+    max_rounds: int = 50,
+) -> np.ndarray:
+    """``n`` uniformly random integer designs within the problem bounds.
+
+    With ``feasible_fn`` (a cheap, budget-free check returning a bool mask) designs are drawn by
+    rejection in vectorized batches, at most ``max_rounds`` batches; fewer than ``n`` feasible
+    designs found → the ones found are returned, none → :class:`ImcoptError`.
+    """
+    xl = np.asarray(problem.xl, dtype=np.int64)
+    xu = np.asarray(problem.xu, dtype=np.int64)
+    if feasible_fn is None:
+        return random_state.integers(xl, xu + 1, size=(n, problem.n_var), dtype=np.int64)
+    found: list[np.ndarray] = []
+    n_found = 0
+    batch = max(n, 256)
+    for _ in range(max_rounds):
+        X = random_state.integers(xl, xu + 1, size=(batch, problem.n_var), dtype=np.int64)
+        mask = np.asarray(feasible_fn(X), dtype=bool).reshape(-1)
+        if mask.shape != (batch,):
+            raise ImcoptError(f"feasibility check returned shape {mask.shape}, expected "
+                              f"({batch},)")
+        found.append(X[mask])
+        n_found += int(mask.sum())
+        if n_found >= n:
+            break
+        batch = min(batch * 2, 1 << 16)
+    if n_found == 0:
+        raise ImcoptError(
+            f"no feasible design found in {max_rounds} rounds of random sampling; the space "
+            f"may have no design where every workload fits"
+        )
+    return np.concatenate(found, axis=0)[:n]
+
+
+def rank_population(pop: Population) -> np.ndarray:
+    """Order of an evaluated population, best first: feasible by ``score`` (or F[:, 0] when
+    single-objective without score), then infeasible by constraint violation."""
+    CV = np.asarray(pop.get("CV"), dtype=float).reshape(-1)
+    score = pop.get("score")
+    if score is None or np.asarray(score).dtype == object:
+        key = np.asarray(pop.get("F"), dtype=float)[:, 0]
+    else:
+        key = np.asarray(score, dtype=float).reshape(-1)
+    key = np.where(CV > 0, np.inf, key)
+    return np.lexsort((key, CV))
+
+
+class HammingDiverseSampling(Sampling):
+    """The paper's initial population (see module docstring)."""
+
+    def __init__(
+        self,
+        n_candidates: int = 1000,
+        n_diverse: int = 500,
+        pop_size: int = 70,
+        feasible_only: bool = False,
+        evaluate: bool = True,
+        feasible_fn: FeasibleFn | None = None,
+        max_rounds: int = 50,
+    ) -> None:
+        super().__init__()
+        for key, val in (("n_candidates", n_candidates), ("n_diverse", n_diverse),
+                         ("pop_size", pop_size), ("max_rounds", max_rounds)):
+            if isinstance(val, bool) or not isinstance(val, int) or val < 1:
+                raise ImcoptError(f"HammingDiverseSampling: {key} must be a positive integer, "
+                                  f"got {val!r}")
+        if n_diverse > n_candidates:
+            raise ImcoptError(f"HammingDiverseSampling: n_diverse ({n_diverse}) exceeds "
+                              f"n_candidates ({n_candidates})")
+        if pop_size > n_diverse:
+            raise ImcoptError(f"HammingDiverseSampling: pop_size ({pop_size}) exceeds "
+                              f"n_diverse ({n_diverse})")
+        self.n_candidates = n_candidates
+        self.n_diverse = n_diverse
+        self.pop_size = pop_size
+        self.feasible_only = bool(feasible_only)
+        self.evaluate = bool(evaluate)
+        self.feasible_fn = feasible_fn
+        self.max_rounds = max_rounds
+
+    @default_random_state
+    def do(self, problem: Any, n_samples: int, *args: Any, random_state: Any = None,
+           **kwargs: Any) -> Population:
+        """Sample; returns the (possibly already evaluated) population itself."""
+        out = self._do(problem, n_samples, *args, random_state=random_state, **kwargs)
+        return out if isinstance(out, Population) else Population.new("X", out)
+
+    def _do(self, problem: Any, n_samples: int, *args: Any, random_state: Any = None,
+            algorithm: Any = None, **kwargs: Any) -> Population | np.ndarray:
+        X = self.diverse_candidates(problem, random_state)
+        keep = min(self.pop_size, len(X))
+        if not self.evaluate:
+            return X[:keep]
+        if algorithm is None:
+            raise ImcoptError("HammingDiverseSampling(evaluate=True) needs the algorithm (its "
+                              "evaluator counts the evaluations); use it inside an algorithm")
+        pop = Population.new("X", X)
+        algorithm.evaluator.eval(problem, pop, algorithm=algorithm)
+        return pop[rank_population(pop)[:keep]]
+
+    def diverse_candidates(self, problem: Any, random_state: np.random.Generator) -> np.ndarray:
+        """Candidates drawn and thinned to the ``n_diverse`` most spread ones (pick order)."""
+        fn = self._feasible_fn(problem) if self.feasible_only else None
+        C = random_feasible(problem, self.n_candidates, random_state, fn, self.max_rounds)
+        idx = farthest_point_hamming(C, min(self.n_diverse, len(C)), random_state)
+        return C[idx]
+
+    def _feasible_fn(self, problem: Any) -> FeasibleFn:
+        if self.feasible_fn is not None:
+            return self.feasible_fn
+        fn = getattr(problem, "fits", None)
+        if not callable(fn):
+            raise ImcoptError(
+                f"HammingDiverseSampling(feasible_only=True): problem {type(problem).__name__} "
+                f"has no fits(X) capacity check; pass feasible_fn="
+            )
+        return fn
