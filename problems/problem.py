@@ -51,7 +51,7 @@ from problems.workloads.stack import WorkloadStack
 #: F value (log10 units) for individuals whose objective is not finite
 F_PENALTY = 1.0e3
 #: designs evaluated per cost-model call inside `evaluate_batch`
-EVAL_CHUNK = 50_000
+EVAL_CHUNK = 20_000
 
 
 def as_stack(workloads: WorkloadStack | Sequence[Workload] | Workload) -> WorkloadStack:

@@ -34,6 +34,10 @@ PARAM_LABELS = {"voltage_v": "voltage (V)", "bits_per_cell": "bits per cell",
                 "memory": "memory", "adc_bits": "ADC bits (bit)",
                 "adcs_per_macro": "ADCs per macro"}
 
+#: parameters shown in a friendlier unit on tick labels: (divide by, axis label)
+DISPLAY_SCALE = {"glb_bytes": (2.0 ** 20, "global buffer (MiB)"),
+                 "cycle_time_s": (1e-9, "cycle time (ns)")}
+
 
 def _save(fig: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,9 +203,10 @@ def plot_parameters(res: StudyResults, scenario: str, path: Path) -> Path | None
         if p in searched:  # every allowed value, zero counts included
             counts = counts.reindex(searched[p], fill_value=0)
         counts.plot.bar(ax=ax, stacked=True, legend=False, width=0.8)
-        ax.set_xlabel(PARAM_LABELS.get(p, p))
+        scale, label = DISPLAY_SCALE.get(p, (1.0, PARAM_LABELS.get(p, p)))
+        ax.set_xlabel(label)
         ax.set_ylabel("best designs")
-        ax.set_xticklabels([f"{v:g}" if isinstance(v, float) else str(v)
+        ax.set_xticklabels([f"{v / scale:g}" if isinstance(v, int | float) else str(v)
                             for v in counts.index], rotation=0, fontsize=7)
     for ax in axes.ravel()[len(params):]:
         ax.axis("off")

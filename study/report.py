@@ -154,7 +154,7 @@ def render_report(a: dict[str, Any], best: pd.DataFrame, figures: list[Path],
         if opt is not None:
             lines += [f"Exact optimum by enumeration: **{fmt(opt.get('score'))} J·s·mm²** "
                       f"({opt.get('n_designs', 0):,} designs, {opt.get('n_feasible', 0):,} "
-                      f"feasible, {fmt(opt.get('seconds'))} CPU-s; Pareto front of "
+                      f"feasible, {fmt(opt.get('seconds'))} s summed over slices; Pareto front of "
                       f"{len(opt.get('front') or [])} designs): {_design_text(opt.get('design'))}",
                       ""]
         else:

@@ -276,12 +276,33 @@ def _problem(backend: Backend, scenario: ScenarioConfig, convention: str) -> Any
     return _PROBLEMS[key]
 
 
+_IDENTITIES: dict[str, str] = {}
+
+
+def _check_identity(backend: Backend, scenario: ScenarioConfig, convention: str,
+                    expected: str) -> None:
+    """A worker (e.g. a remote Dask worker) must run the same model, space and workloads."""
+    if not expected:
+        return
+    key = f"{type(backend).__qualname__}:{scenario_fingerprint(scenario, convention)}"
+    if key not in _IDENTITIES:
+        _IDENTITIES[key] = backend.identity(scenario, convention)
+    if _IDENTITIES[key] != expected:
+        raise ImcoptError(f"scenario {scenario.name!r}: this worker's cost model, space or "
+                          f"workloads differ from the study's (install the same imcopt "
+                          f"version on every Dask worker)")
+
+
 def execute_task(task: Task) -> dict[str, Any]:
     """Run one task in this process and write its files atomically; return its summary."""
     if task.kind == "run":
+        assert task.run is not None
+        _check_identity(task.backend, task.run.scenario, task.run.convention,
+                        task.run.identity)
         return _execute_run(task)
     sc = task.scenario
     assert sc is not None
+    _check_identity(task.backend, sc, task.convention, task.identity)
     fp = scenario_fingerprint(sc, task.convention, task.identity)
     t0 = time.perf_counter()
     if task.kind == "optimum-part":
@@ -433,11 +454,17 @@ def _execute_all(tasks: list[Task], jobs: int, dask: str | None,
         _execute_pool(tasks, jobs, on_done)
 
 
+def _worker_init() -> None:
+    """Workers leave Ctrl-C / SIGTERM handling to the study process, which terminates them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _execute_pool(tasks: list[Task], jobs: int,
                   on_done: Callable[[Task, dict[str, Any]], None]) -> None:
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
-    ex = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)))
+    ex = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_worker_init)
     try:
         futures = {ex.submit(execute_task, t): t for t in tasks}
         pending = set(futures)
@@ -482,6 +509,10 @@ def _execute_dask(tasks: list[Task], address: str, jobs: int,
             run_on_client(client, tasks, on_done)
     finally:
         if cluster is not None:
+            import logging
+
+            # workers still importing when the study ends are killed: not worth a warning
+            logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
             cluster.close()
 
 
@@ -638,7 +669,7 @@ def _run_tasks(tasks: list[Task], jobs: int, dask: str | None, total: int, initi
         _execute_all(tasks, jobs, dask, on_done)
     finally:
         if main:
-            signal.signal(signal.SIGTERM, old)
+            signal.signal(signal.SIGTERM, old if old is not None else signal.SIG_DFL)
         bar.close()
 
 

@@ -124,3 +124,13 @@ def test_cli_reports_all_problems_without_traceback(tmp_path: Path, capsys) -> N
     assert "budget" in err and "unknown algorithm 'nope'" in err
     assert "Traceback" not in err
     assert not (tmp_path / "o").exists()  # nothing ran
+
+
+def test_cli_rejects_bad_jobs(tmp_path: Path, capsys) -> None:
+    p = tmp_path / "ok.yaml"
+    p.write_text(yaml.safe_dump({**GOOD, "output": str(tmp_path / "o")}))
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(p), "--jobs", "0"])
+    assert exc.value.code == 2
+    assert "--jobs must be >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -256,3 +256,15 @@ def test_real_backend_small_study(tmp_path: Path) -> None:
     spec = best[best["source"] == "specialist"].set_index("workload")["edap_j_s_mm2"]
     joint = best[best["source"] == "exact-optimum"].set_index("workload")["edap_j_s_mm2"]
     assert (joint >= spec * (1 - 1e-9)).all()  # a specialist is the per-workload lower bound
+
+
+def test_worker_with_a_different_model_refuses_to_run(tmp_path: Path) -> None:
+    from study.runner import RunSpec, Task, execute_task
+
+    cfg = load_study(write_config(tmp_path, seeds=1))
+    spec = RunSpec(cfg.scenarios[0], cfg.algorithms[0], 0, 10, "physical", "another-model")
+    with pytest.raises(ImcoptError, match="differ from the study's"):
+        execute_task(Task("run", tmp_path / "o", FakeBackend(), run=spec))
+    assert not (tmp_path / "o").exists()
+    ok = RunSpec(cfg.scenarios[0], cfg.algorithms[0], 0, 10, "physical", "fake-model-v1")
+    assert execute_task(Task("run", tmp_path / "o", FakeBackend(), run=ok))["evaluations"] == 10
