@@ -98,19 +98,28 @@ def _objective(sc: ScenarioConfig) -> Any:
 
     return ObjectiveConfig(kind="multi", aggregate=sc.aggregate,
                            weights=tuple(sc.weights) if sc.weights else None,
+                           fabrication_cost=sc.fabrication_cost,
                            area_budget_mm2=sc.area_budget_mm2)
 
 
 def _run_front(arc: Any, sc: ScenarioConfig) -> np.ndarray:
-    """Non-dominated (aggregated E J, aggregated L s, A mm^2) of a run's feasible designs."""
-    from problems.objectives import aggregate_parts_log10
+    """Non-dominated (aggregated E J, aggregated L s, area term) of a run's feasible designs;
+    the area term is A in mm^2, or A * k(node) with a fabrication cost (as the enumeration)."""
+    from problems.objectives import aggregate_parts_log10, log10_area_term
 
     ok = np.asarray(arc.feasible, bool) & np.isfinite(np.asarray(arc.score, float))
     if not np.any(ok):
         return np.empty((0, 3))
+    cfg = _objective(sc)
     lE, lL = aggregate_parts_log10(np.asarray(arc.energy_j)[ok], np.asarray(arc.latency_s)[ok],
-                                   _objective(sc))
-    F = np.column_stack([10.0 ** lE, 10.0 ** lL, np.asarray(arc.area_mm2, float)[ok]])
+                                   cfg)
+    A = np.asarray(arc.area_mm2, float)[ok]
+    if sc.fabrication_cost:
+        from study.runner import DEFAULT_BACKEND
+
+        tech = DEFAULT_BACKEND.space(sc).decode(np.asarray(arc.X)[ok]).technology_nm
+        A = 10.0 ** log10_area_term(A, cfg, tech)
+    F = np.column_stack([10.0 ** lE, 10.0 ** lL, A])
     return nondominated(F)
 
 

@@ -103,8 +103,11 @@ def plot_fronts(res: StudyResults, scenario: str, path: Path) -> Path | None:
             ax.scatter(F[:, i], F[:, j], s=10, alpha=0.6, label=alg)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel(OBJ_LABELS[i])
-        ax.set_ylabel(OBJ_LABELS[j])
+        labels = list(OBJ_LABELS)
+        if res.scenario(scenario).fabrication_cost:
+            labels[2] = "fabrication cost (area × k(node))"
+        ax.set_xlabel(labels[i])
+        ax.set_ylabel(labels[j])
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.suptitle(f"{scenario}: non-dominated designs (projections of E, L, A)")
