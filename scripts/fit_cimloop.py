@@ -190,43 +190,71 @@ def energy_features(results: pd.DataFrame, workloads: dict) -> tuple[dict, np.nd
 
 
 class EnergyFit:
-    """Shared multipliers + per-node factors; model = sum_k c_k F_k (x node factor)."""
+    """Shared multipliers + per-node factors: E = sum_j c_j F_j (x node factor of F_j).
 
-    def __init__(self, feats: dict[str, np.ndarray], node: np.ndarray) -> None:
-        self.feats = feats
-        self.node = node
-        self.names = list(FITTED_COEFS) + [f"ns{n:g}" for n in NODES] + \
-            [f"ca{n:g}" for n in NODES]
+    SRAM row-driver and cell-write features are split by (voltage, columns) / voltage, each
+    with its own multiplier (the undocumented NeuroSim table cells); all others share one
+    multiplier across every design and network; cell reads, RRAM row drivers, ADC and weight
+    drivers keep the documented energy (multiplier fixed at 1)."""
+
+    def __init__(self, feats: dict[str, np.ndarray], results: pd.DataFrame) -> None:
+        self.node = results["technology_nm"].to_numpy(float)
+        volt = results["voltage_v"].to_numpy(float)
+        cols = results["xbar_cols"].to_numpy(int)
+        sram = (results["memory"] == "SRAM").to_numpy()
+        columns, params, group = [], [], []
+        self.names: list[str] = []
+
+        def param(name: str) -> int:
+            if name not in self.names:
+                self.names.append(name)
+            return self.names.index(name)
+
+        for k, v in feats.items():
+            grp = "ns" if k in NS_FEATURES else ("ca" if k in CACTI_FEATURES else "")
+            if k == "sram_row" or k == "sram_write":
+                keys = np.array([cl.sram_row_key(a, c) if k == "sram_row" else
+                                 cl.sram_write_key(a) for a, c in zip(volt, cols, strict=True)])
+                for key in sorted(set(keys[sram].tolist())):
+                    columns.append(np.where(keys == key, v, 0.0))
+                    params.append(param(key))
+                    group.append(grp)
+                continue
+            columns.append(v)
+            params.append(param(k) if k in FITTED_COEFS else -1)
+            group.append(grp)
+        self.n_coef = len(self.names)
+        self.names += [f"ns{n:g}" for n in NODES] + [f"ca{n:g}" for n in NODES]
+        self.X = np.stack(columns, 1)
+        self.param = np.array(params)
+        self.group = np.array(group)
 
     def unpack(self, theta: np.ndarray) -> tuple[dict, dict, dict]:
         p = dict(zip(self.names, np.exp(theta).tolist(), strict=True))
-        coefs = {k: p[k] for k in FITTED_COEFS}
+        coefs = {k: p[k] for k in self.names[:self.n_coef]}
         ns = {f"{n:g}": p[f"ns{n:g}"] for n in NODES}
         ca = {f"{n:g}": p[f"ca{n:g}"] for n in NODES}
         return coefs, ns, ca
 
     def predict(self, theta: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        coefs, ns, ca = self.unpack(theta)
         sel = slice(None) if rows is None else rows
+        P = np.exp(theta)
+        coef = np.where(self.param >= 0, P[np.maximum(self.param, 0)], 1.0)
         node = self.node[sel]
-        s_ns = np.ones(node.size)
-        s_ca = np.ones(node.size)
-        for n in NODES:
+        s = {"": np.ones(node.size), "ns": np.ones(node.size), "ca": np.ones(node.size)}
+        for i, n in enumerate(NODES):
             m = np.isclose(node, n)
-            s_ns[m] = ns[f"{n:g}"]
-            s_ca[m] = ca[f"{n:g}"]
+            s["ns"][m] = P[self.n_coef + i]
+            s["ca"][m] = P[self.n_coef + len(NODES) + i]
+        X = self.X[sel]
         tot = np.zeros(node.size)
-        for k, v in self.feats.items():
-            term = v[sel] * coefs.get(k, 1.0)
-            if k in NS_FEATURES:
-                term = term * s_ns
-            elif k in CACTI_FEATURES:
-                term = term * s_ca
-            tot += term
+        for g, f in s.items():
+            cols = self.group == g
+            tot += (X[:, cols] @ coef[cols]) * f
         return tot
 
     def initial(self) -> np.ndarray:
-        init = [0.0] * len(FITTED_COEFS)
+        init = [0.0] * self.n_coef
         init += [np.log(n / 32.0) for n in NODES]
         e, _ = cc.cacti_tech_scale(np.array(NODES))
         init += np.log(e).tolist()
@@ -236,16 +264,13 @@ class EnergyFit:
         gsize = pd.Series(groups[rows]).map(pd.Series(groups[rows]).value_counts()).to_numpy()
         w = 1.0 / np.sqrt(gsize)
         prior = self.initial()
-        present = {f"ns{n:g}" for n in NODES if np.isclose(self.node[rows], n).any()} | \
-            {f"ca{n:g}" for n in NODES if np.isclose(self.node[rows], n).any()}
-        lam = np.array([np.sqrt(RIDGE_ENERGY) if (k in FITTED_COEFS or k in present) else 1.0
-                        for k in self.names])
+        lam = np.sqrt(RIDGE_ENERGY)
 
         def resid(theta: np.ndarray) -> np.ndarray:
             r = np.log10(self.predict(theta, rows) / ref[rows]) * w
             return np.concatenate([r, lam * (theta - prior)])
 
-        sol = least_squares(resid, prior, method="trf", x_scale=1.0, max_nfev=200)
+        sol = least_squares(resid, prior, method="trf", max_nfev=300)
         return sol.x
 
 
@@ -281,8 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = np.flatnonzero(valid)
     ref_e = results["energy_j"].to_numpy()
     groups = (results["memory"] + "/" + results["network"]).to_numpy()
-    node = results["technology_nm"].to_numpy(float)
-    ef = EnergyFit(feats, node)
+    ef = EnergyFit(feats, results)
     theta = ef.fit(ref_e, groups, rows)
     coefs, ns, ca = ef.unpack(theta)
     cal = {"area": area_cal, "energy": {"coefficients": coefs, "tech_scale_neurosim": ns,
@@ -292,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     lat_all = results["latency_s"].to_numpy()  # latency is exact (checked by the tests)
     pred = ef.predict(theta)
     fit_groups = metrics_for(results, pred, rows, area_all, lat_all)
-    print("\nenergy multipliers:", {k: round(v, 4) for k, v in coefs.items()})
+    print("\nenergy multipliers:", {k: round(v, 3) for k, v in coefs.items() if ":" not in k})
+    split = {k: round(v, 2) for k, v in coefs.items() if ":" in k}
+    print(f"SRAM row / write multipliers ({len(split)}):", split)
     print("node factors NeuroSim:", {k: round(v, 4) for k, v in ns.items()})
     print("node factors CACTI:   ", {k: round(v, 4) for k, v in ca.items()})
     print("\nin-sample (fit on all networks):")

@@ -299,7 +299,14 @@ def algorithm_table(metrics: pd.DataFrame, res: StudyResults) -> pd.DataFrame:
                 "median_seconds": _q(m["seconds"].to_numpy(float), 0.5),
                 "reference": kind, "reference_j_s_mm2": ref,
             })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+TABLE_COLUMNS = ["scenario", "algorithm", "runs", "median_best_j_s_mm2", "q1_best_j_s_mm2",
+                 "q3_best_j_s_mm2", "iqr_best_j_s_mm2", "min_best_j_s_mm2", "median_gap_pct",
+                 "success_rate_5pct", "success_rate_1pct", "median_evals_to_5pct",
+                 "median_evals_to_1pct", "reached_5pct", "reached_1pct", "median_hv",
+                 "median_igd_plus", "median_seconds", "reference", "reference_j_s_mm2"]
 
 
 def pairwise(metrics: pd.DataFrame, res: StudyResults) -> dict[str, pd.DataFrame]:

@@ -16,9 +16,18 @@ Example::
         space: rram-paper               # built-in name or a YAML path
         workloads: paper-4              # set name, zoo name(s) or path(s)
         aggregate: max                  # max|mean|product|geomean|weighted|normalized
+        weights: null                   # one per workload, for aggregate: weighted
+        objective: single               # single|multi|many: the problem's default form
+        fabrication_cost: false         # false|alone|product (technology study)
         constraints: {area_budget_mm2: 800}
+        technology_nm: 32               # shorthands for fixed: {technology_nm, memory}
+        fixed: {voltage_v: 0.7}         # design parameters held constant (canonical units)
         exact_optimum: true             # enumerate the space once for the exact optimum
-    algorithms: [paper-ga, nsga2, {name: ga, params: {pop_size: 50}}]
+    algorithms: [paper-ga, nsga2, {name: ga, label: ga-50, params: {pop_size: 50}}]
+
+Every run is scored on the aggregated EDAP. Each algorithm searches the form it is built for
+(GAs / DE / random search the single score, NSGA-II & co. the (E, L, A) form), so
+``objective`` is only the problem's default form and rarely matters.
 """
 
 from __future__ import annotations
@@ -49,7 +58,10 @@ FALLBACK_ALGORITHMS: tuple[str, ...] = (
 
 STUDY_KEYS = {"name", "output", "budget", "seeds", "convention", "scenarios", "algorithms"}
 SCENARIO_KEYS = {"name", "space", "workloads", "aggregate", "weights", "objective",
-                 "fabrication_cost", "constraints", "fixed", "exact_optimum"}
+                 "fabrication_cost", "constraints", "fixed", "exact_optimum", "memory",
+                 "technology_nm"}
+#: scenario-level shorthands for ``fixed: {memory: ..., technology_nm: ...}``
+SHORTHAND_FIXED = ("memory", "technology_nm")
 CONSTRAINT_KEYS = {"area_budget_mm2"}
 ALGORITHM_KEYS = {"name", "label", "params"}
 
@@ -271,7 +283,10 @@ def _parse_scenario(raw: Mapping, where: str, problems: list[str],
     if not isinstance(space, str) or not space:
         problems.append(f"{where}.space: required, a space name or YAML path, got {space!r}")
     elif check:
-        _check_space(space, raw.get("fixed"), where, problems)
+        merged = dict(raw.get("fixed") or {}) if isinstance(raw.get("fixed") or {}, Mapping) \
+            else {}
+        merged.update({k: raw[k] for k in SHORTHAND_FIXED if k in raw})
+        _check_space(space, merged, where, problems)
     workloads = raw.get("workloads")
     if isinstance(workloads, str) and workloads:
         pass
@@ -324,6 +339,13 @@ def _parse_scenario(raw: Mapping, where: str, problems: list[str],
         problems.append(f"{where}.fixed: must be a mapping parameter -> value, got {fixed!r}")
         fixed = {}
     else:
+        fixed = dict(fixed)
+        for key in SHORTHAND_FIXED:
+            if key in raw:
+                if key in fixed and fixed[key] != raw[key]:
+                    problems.append(f"{where}: {key} = {raw[key]!r} contradicts fixed.{key} = "
+                                    f"{fixed[key]!r}")
+                fixed[key] = raw[key]
         _check_fixed(fixed, where, problems)
     exact = raw.get("exact_optimum", False)
     if not isinstance(exact, bool):

@@ -585,7 +585,11 @@ def is_finished(run: RunSpec, out: Path) -> bool:
 def clean_partial(out: Path) -> int:
     """Remove temp files a killed study may have left; return how many."""
     n = 0
-    for p in list(out.rglob(".*.tmp*")):
+    found = list(out.glob(".*.tmp*"))
+    for sub in ("runs", "optimum", "baselines", "plots"):
+        if (out / sub).is_dir():
+            found += (out / sub).rglob(".*.tmp*")
+    for p in found:
         if p.is_file():
             p.unlink(missing_ok=True)
             n += 1

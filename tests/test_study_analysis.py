@@ -169,3 +169,11 @@ def test_cli_compare_plot_report(synthetic_study: Path, tmp_path: Path, capsys) 
         main(["compare", str(tmp_path)])
     assert exc.value.code == 2
     assert "not a study directory" in capsys.readouterr().err
+
+
+def test_report_of_a_study_without_finished_runs(synthetic_study: Path, tmp_path: Path) -> None:
+    (tmp_path / "study.json").write_text((synthetic_study / "study.json").read_text())
+    main(["report", str(tmp_path), "--no-plots"])
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary == {"scenarios": [{"name": "toy", "optimum": None, "algorithms": []}]}
+    assert "0 of 8 runs finished" in (tmp_path / "report.md").read_text()

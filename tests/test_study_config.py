@@ -33,6 +33,12 @@ def test_valid_config_is_parsed(tmp_path: Path) -> None:
     assert sc.area_budget_mm2 == 500.0 and sc.fixed == {"technology_nm": 22}
     assert [a.label for a in cfg.algorithms] == ["paper-ga", "ga-small"]
     assert cfg.algorithms[1].params == {"pop_size": 20}
+    short = parse_study({**GOOD, "output": str(tmp_path), "scenarios": [
+        {**GOOD["scenarios"][0], "fixed": {}, "technology_nm": 45, "memory": "SRAM"}]})
+    assert short.scenarios[0].fixed == {"technology_nm": 45, "memory": "SRAM"}
+    with pytest.raises(ImcoptError, match="contradicts fixed.technology_nm"):
+        parse_study({**GOOD, "output": str(tmp_path), "scenarios": [
+            {**GOOD["scenarios"][0], "technology_nm": 45}]})
     # round trip through the stored form
     again = parse_study(cfg.to_dict(), check_names=False)
     assert again.to_dict() == cfg.to_dict()

@@ -197,10 +197,12 @@ def test_outputs_and_summary_schema(tmp_path: Path) -> None:
                 "final_scores.png"):
         assert (out / "plots" / fig).stat().st_size > 1000
         assert f"plots/{fig}" in report
-    # a second run does nothing but rewrite the summaries
+    # a second run does nothing but rewrite the summaries; the optimum is reused
     before = finished(out)
+    opt_mtime = (out / "optimum" / "toy.json").stat().st_mtime_ns
     run_fake(cfg, out, jobs=1)
     assert finished(out) == before
+    assert (out / "optimum" / "toy.json").stat().st_mtime_ns == opt_mtime
 
 
 def test_changed_budget_reruns_instead_of_mixing(tmp_path: Path) -> None:
@@ -268,3 +270,18 @@ def test_worker_with_a_different_model_refuses_to_run(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
     ok = RunSpec(cfg.scenarios[0], cfg.algorithms[0], 0, 10, "physical", "fake-model-v1")
     assert execute_task(Task("run", tmp_path / "o", FakeBackend(), run=ok))["evaluations"] == 10
+
+
+def test_run_without_config_uses_the_quickstart(tmp_path: Path, monkeypatch, capsys) -> None:
+    import study.cli.run as cli_run
+    import study.runner as runner
+
+    assert cli_run.quickstart_config().is_file()
+    small = write_config(tmp_path, scenarios=FAKE_STUDY["scenarios"][:1], seeds=1)
+    monkeypatch.setattr(cli_run, "quickstart_config", lambda: small)
+    monkeypatch.setattr(runner, "DEFAULT_BACKEND", FakeBackend())
+    from study.cli.main import main
+
+    main(["run", "--out", str(tmp_path / "q"), "--jobs", "1", "--no-progress", "--no-plots"])
+    assert "study 'fake' done" in capsys.readouterr().out
+    assert len(pd.read_csv(tmp_path / "q" / "runs.csv")) == 2

@@ -203,7 +203,7 @@ def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
     lv = pk.left
     red_left = (lv[..., DIM_INDEX["C"]] * lv[..., DIM_INDEX["R"]] * lv[..., DIM_INDEX["S"]]
                 * lv[..., DIM_INDEX["Y"]]).astype(float)
-    rep_left = (lv[..., DIM_INDEX["M"]] * lv[..., DIM_INDEX["G"]]).astype(float)
+    rep_left = (lv[..., DIM_INDEX["M"]] * lv[..., DIM_INDEX["Y"]]).astype(float)
     t_out = np.where(sram, red_left, 1.0)
     t_in = np.where(sram, rep_left, 1.0)
 
@@ -260,11 +260,30 @@ _FEATURE_COMPONENT: dict[str, str] = {
 }
 
 
-def energy_coefficients(calibration: dict | None = None) -> dict[str, float]:
-    """Fitted multipliers per feature (1.0 where not calibrated)."""
+def sram_row_key(voltage_v: float, cols: int) -> str:
+    return f"sram_row:{float(voltage_v):.3f}/{int(cols)}"
+
+
+def sram_write_key(voltage_v: float) -> str:
+    return f"sram_write:{float(voltage_v):.3f}"
+
+
+def energy_coefficients(designs: DesignBatch, calibration: dict | None = None
+                        ) -> dict[str, np.ndarray]:
+    """Fitted multiplier per feature and design, shape (n_d,) (1.0 where not calibrated).
+
+    SRAM row-driver and cell-write energies have per-(voltage, columns) / per-voltage
+    multipliers: NeuroSim's SRAM values are documented only at 0.5/0.7/0.85 V and 32/128/512
+    columns (CM §5A) and are not smooth in between (CM §6.12)."""
     cal = load_calibration() if calibration is None else calibration
     coefs = cal.get("energy", {}).get("coefficients", {})
-    return {k: float(coefs.get(k, 1.0)) for k in _FEATURE_COMPONENT}
+    n = len(designs)
+    out = {k: np.full(n, float(coefs.get(k, 1.0))) for k in _FEATURE_COMPONENT}
+    v, c = designs.voltage_v.tolist(), designs.xbar_cols.tolist()
+    out["sram_row"] = _lookup(coefs, [sram_row_key(a, b) for a, b in zip(v, c, strict=True)],
+                              out["sram_row"])
+    out["sram_write"] = _lookup(coefs, [sram_write_key(a) for a in v], out["sram_write"])
+    return out
 
 
 def evaluate_cimloop(designs: DesignBatch, stack: WorkloadStack, breakdown: bool = False,
@@ -283,11 +302,11 @@ def evaluate_cimloop(designs: DesignBatch, stack: WorkloadStack, breakdown: bool
     cycles_s = pk.cycles * designs.cycle_time_s[:, None]
     placed = stack.per_workload_all(pk.weights_placed)
     feats = energy_features_j(designs, stack, pk, cycles_s, cal)
-    coefs = energy_coefficients(cal)
+    coefs = energy_coefficients(designs, cal)
     parts: dict[str, np.ndarray] = {}
     for k, v in feats.items():
         comp = _FEATURE_COMPONENT[k]
-        w = stack.per_workload(v * coefs[k])
+        w = stack.per_workload(v * coefs[k][:, None])
         parts[comp] = parts[comp] + w if comp in parts else w
     energy = sum(parts[c] for c in ENERGY_COMPONENTS if c in parts)
     latency = stack.per_workload(cycles_s)

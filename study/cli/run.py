@@ -34,7 +34,11 @@ def quickstart_config() -> Path:
 @click.option("--no-plots", is_flag=True, help="Skip the figures (tables and report only).")
 def run(config: Path | None, out: Path | None, jobs: int | None, dask: str | None,
         no_progress: bool, no_plots: bool) -> None:
-    """Run the study in CONFIG (YAML); re-running resumes, skipping finished runs."""
+    """Run the study in CONFIG (YAML; default: configs/quickstart.yaml).
+
+    Re-running with the same output directory resumes: finished runs and cached optima are
+    skipped. With --dask, every worker needs the same imcopt version installed.
+    """
     from study.config import load_study
     from study.runner import run_study
 
