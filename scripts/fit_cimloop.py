@@ -73,93 +73,46 @@ def _ridge_lstsq(X: np.ndarray, y: np.ndarray, prior: np.ndarray, lam: float) ->
 
 
 def fit_area(results: pd.DataFrame) -> tuple[dict, dict]:
-    """Fitted area tables and the residual summary (relative errors)."""
+    """Fitted area table (key -> um^2, see `cimloop.area_keys`) and residual summary.
+
+    One joint linear least-squares over all unique designs (all nodes) on relative error;
+    documented parts (cells at F^2, RRAM row/column drivers) are fixed, the table entries
+    are ridge-anchored to `cimloop.area_priors_um2` (documented / interpolated values)."""
     u = unique_designs(results)
     d = val.designs_of(u)
-    base = cl.area_components_mm2(d, calibration={})
-    sram = d.is_sram
-    arrays = d.n_macros.astype(float)
-    tiles = d.n_tiles.astype(float)
-    width = (8 * d.macros_per_tile).tolist()
     y = u["area_mm2"].to_numpy() * 1e6
-    # fixed (documented) parts, um^2
-    fixed = (base["adc"] + base["column_drivers"] + base["cells"] + base["router"]
-             + np.where(sram, 0.0, base["row_drivers"])) * 1e6
-    buf_i = [cl.buffer_key(w, r) for w, r in zip(width, d.xbar_rows.tolist(), strict=True)]
-    buf_o = [cl.buffer_key(w, c) for w, c in zip(width, d.xbar_cols.tolist(), strict=True)]
-    glb_k = [str(int(b)) for b in d.glb_bytes.tolist()]
-    rd_k = [cl.rowdrv_key(t, v, r, c) for t, v, r, c in zip(
-        d.technology_nm.tolist(), d.voltage_v.tolist(), d.xbar_rows.tolist(),
-        d.xbar_cols.tolist(), strict=True)]
-    buf_prior = {}
-    for k, w, dd in zip(buf_i + buf_o, width + width,
-                        d.xbar_rows.tolist() + d.xbar_cols.tolist(), strict=True):
-        buf_prior[k] = float(cl.buffer_area_prior_um2(np.array([w]), np.array([dd]))[0])
-    glb_prior = {k: float(cl.glb_area_prior_um2(np.array([int(k)]))[0]) for k in set(glb_k)}
-    rd_prior = {}
-    for k, v, r in zip(rd_k, d.voltage_v.tolist(), d.xbar_rows.tolist(), strict=True):
-        rd_prior[k] = float(cc.sram_rowdrv_area_um2(np.array([v]), np.array([r]))[0])
-
-    at32 = np.isclose(d.technology_nm, 32.0)
-    # step 1: 32-nm tables
-    names = sorted(buf_prior) + ["glb:" + k for k in sorted(glb_prior)] + \
-        ["rd:" + k for k in sorted({k for k, s, a in zip(rd_k, sram, at32, strict=True)
-                                     if s and a})]
-    col = {n: i for i, n in enumerate(names)}
+    base = cl.area_components_mm2(d, calibration={})
+    fixed = (base["cells"] + np.where(d.is_sram, 0.0, base["row_drivers"])
+             + base["column_drivers"]) * 1e6
+    keys = cl.area_keys(d)
+    prior = cl.area_priors_um2(d)
+    arrays = d.n_macros.astype(float)
+    coef = {"adc": arrays * d.xbar_cols, "buf_in": d.n_tiles.astype(float),
+            "buf_out": d.n_tiles.astype(float), "glb": np.ones(len(u)),
+            "rowdrv": np.where(d.is_sram, 2 * arrays, 0.0),
+            "router": d.router_groups.astype(float)}
+    names: dict[str, int] = {}
+    pri: list[float] = []
+    rows_i, cols_j, vals = [], [], []
+    for k, ks in keys.items():
+        for i, key in enumerate(ks):
+            if coef[k][i] == 0:
+                continue
+            if key not in names:
+                names[key] = len(names)
+                pri.append(float(prior[k][i]))
+            rows_i.append(i)
+            cols_j.append(names[key])
+            vals.append(coef[k][i])
     X = np.zeros((len(u), len(names)))
-    for i in np.flatnonzero(at32):
-        X[i, col[buf_i[i]]] += tiles[i]
-        X[i, col[buf_o[i]]] += tiles[i]
-        X[i, col["glb:" + glb_k[i]]] += 1
-        if sram[i]:
-            X[i, col["rd:" + rd_k[i]]] += 2 * arrays[i]   # row + weight drivers (CM §3.4)
-    prior = np.array([buf_prior.get(n) or glb_prior.get(n[4:]) or rd_prior.get(n[3:])
-                      for n in names])
-    theta = _ridge_lstsq(X[at32], y[at32] - fixed[at32], prior, RIDGE_AREA)
-    fitted = dict(zip(names, theta.tolist(), strict=True))
-    buffer_um2 = {k: v for k, v in fitted.items() if ":" not in k}
-    glb_um2 = {k[4:]: v for k, v in fitted.items() if k.startswith("glb:")}
-    rowdrv = {k[3:]: v for k, v in fitted.items() if k.startswith("rd:")}
-
-    # step 2: other nodes -- per-node NeuroSim / CACTI / router factors + row-driver table
-    tech_scale: dict[str, dict[str, float]] = {"neurosim": {}, "cacti": {}, "router": {}}
-    ones = dict.fromkeys([f"{n:g}" for n in NODES], 1.0)
-    cal_raw = {"area": {"buffer_um2": buffer_um2, "glb_um2": glb_um2,
-                        "tech_scale": {"neurosim": ones, "cacti": ones, "router": ones}}}
-    raw = cl.area_components_mm2(d, calibration=cal_raw)   # 32-nm values, cells at F^2
-    tt = d.technology_nm
-    ns = raw["adc"] + raw["column_drivers"] + np.where(sram, 0.0, raw["row_drivers"])
-    ca = raw["input_buffer"] + raw["output_buffer"] + raw["glb"]
-    rt = raw["router"]
-    cells = raw["cells"]
-    for node in NODES:
-        m = np.isclose(tt, node)
-        if not m.any():
-            continue
-        sq = (node / 32.0) ** 2
-        rk = sorted({rd_k[i] for i in np.flatnonzero(m & sram)})
-        rcol = {k: j for j, k in enumerate(rk)}
-        Xn = np.zeros((int(m.sum()), 3 + len(rk)))
-        idx = np.flatnonzero(m)
-        Xn[:, 0] = ns[idx] * 1e6
-        Xn[:, 1] = ca[idx] * 1e6
-        Xn[:, 2] = rt[idx] * 1e6
-        for j, i in enumerate(idx):
-            if sram[i]:
-                Xn[j, 3 + rcol[rd_k[i]]] = 2 * arrays[i]
-        _, ca_a = cc.cacti_tech_scale(np.array([node]))
-        pri = np.array([sq, ca_a[0], sq] + [rd_prior[k] * sq for k in rk])
-        th = _ridge_lstsq(Xn, y[idx] - cells[idx] * 1e6, pri, RIDGE_AREA)
-        key = f"{node:g}"
-        tech_scale["neurosim"][key] = float(th[0])
-        tech_scale["cacti"][key] = float(th[1])
-        tech_scale["router"][key] = float(th[2])
-        rowdrv.update(dict(zip(rk, th[3:].tolist(), strict=True)))
-    area_cal = {"buffer_um2": buffer_um2, "glb_um2": glb_um2, "sram_rowdrv_um2": rowdrv,
-                "tech_scale": tech_scale}
+    np.add.at(X, (np.array(rows_i), np.array(cols_j)), np.array(vals))
+    theta = _ridge_lstsq(X, y - fixed, np.array(pri), RIDGE_AREA)
+    table = dict(zip(names, theta.tolist(), strict=True))
+    area_cal = {"um2": table}
     pred = sum(cl.area_components_mm2(d, calibration={"area": area_cal}).values())
     rel = np.abs(pred / u["area_mm2"].to_numpy() - 1)
     resid = {}
+    tt = d.technology_nm
     for node in sorted(set(tt.tolist())):
         m = np.isclose(tt, node)
         resid[f"{node:g}nm"] = {"designs": int(m.sum()), "median_rel": float(np.median(rel[m])),
@@ -236,22 +189,42 @@ class EnergyFit:
         ca = {f"{n:g}": p[f"ca{n:g}"] for n in NODES}
         return coefs, ns, ca
 
-    def predict(self, theta: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        sel = slice(None) if rows is None else rows
+    def _parts(self, theta: np.ndarray, rows: np.ndarray | slice
+               ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         P = np.exp(theta)
         coef = np.where(self.param >= 0, P[np.maximum(self.param, 0)], 1.0)
-        node = self.node[sel]
+        node = self.node[rows]
         s = {"": np.ones(node.size), "ns": np.ones(node.size), "ca": np.ones(node.size)}
         for i, n in enumerate(NODES):
             m = np.isclose(node, n)
             s["ns"][m] = P[self.n_coef + i]
             s["ca"][m] = P[self.n_coef + len(NODES) + i]
+        return coef, node, s
+
+    def predict(self, theta: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        sel = slice(None) if rows is None else rows
+        coef, node, s = self._parts(theta, sel)
         X = self.X[sel]
         tot = np.zeros(node.size)
         for g, f in s.items():
             cols = self.group == g
             tot += (X[:, cols] @ coef[cols]) * f
         return tot
+
+    def jacobian_tot(self, theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """d(total energy)/d(theta), (n_rows, n_params)."""
+        coef, node, s = self._parts(theta, rows)
+        X = self.X[rows]
+        scale = np.stack([s[g] for g in self.group], 1)         # (n, n_cols)
+        contrib = X * coef[None, :] * scale
+        J = np.zeros((node.size, theta.size))
+        fitted = self.param >= 0
+        np.add.at(J.T, self.param[fitted], contrib[:, fitted].T)
+        for i, n in enumerate(NODES):
+            m = np.isclose(node, n)
+            J[m, self.n_coef + i] = contrib[m][:, self.group == "ns"].sum(1)
+            J[m, self.n_coef + len(NODES) + i] = contrib[m][:, self.group == "ca"].sum(1)
+        return J
 
     def initial(self) -> np.ndarray:
         init = [0.0] * self.n_coef
@@ -270,7 +243,12 @@ class EnergyFit:
             r = np.log10(self.predict(theta, rows) / ref[rows]) * w
             return np.concatenate([r, lam * (theta - prior)])
 
-        sol = least_squares(resid, prior, method="trf", max_nfev=300)
+        def jac(theta: np.ndarray) -> np.ndarray:
+            tot = self.predict(theta, rows)
+            J = self.jacobian_tot(theta, rows) * (w / (tot * np.log(10)))[:, None]
+            return np.vstack([J, lam * np.eye(theta.size)])
+
+        sol = least_squares(resid, prior, jac=jac, method="trf", max_nfev=300)
         return sol.x
 
 
@@ -350,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         json.dump(cal, fh, indent=1, sort_keys=True)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, args.out)
     print(f"\nwrote {args.out}")
     return 0

@@ -67,12 +67,16 @@ def _lookup(table: dict[str, float] | None, keys: list[str], fallback: np.ndarra
     return np.where(np.isnan(vals), fallback, vals)
 
 
-def buffer_key(width_bits: int, depth: int) -> str:
-    return f"{int(width_bits)}x{int(depth)}"
+def _node(t: float) -> str:
+    return f"{float(t):g}"
 
 
-def rowdrv_key(technology_nm: float, voltage_v: float, rows: int, cols: int) -> str:
-    return f"{float(technology_nm):g}/{float(voltage_v):.3f}/{int(rows)}/{int(cols)}"
+def sram_row_key(voltage_v: float, cols: int) -> str:
+    return f"sram_row:{float(voltage_v):.3f}/{int(cols)}"
+
+
+def sram_write_key(voltage_v: float) -> str:
+    return f"sram_write:{float(voltage_v):.3f}"
 
 
 # -- area --------------------------------------------------------------------------------------
@@ -96,48 +100,75 @@ def glb_area_prior_um2(glb_bytes: np.ndarray) -> np.ndarray:
         2 * np.ceil(np.log2(depth)) * cc.ADDER_UM2_PER_BIT
 
 
+def area_keys(designs: DesignBatch) -> dict[str, list[str]]:
+    """Keys of the fitted area table (`calibration["area"]["um2"]`) each design uses.
+
+    adc: per-column ADC area by (memory, node, columns); buf_in / buf_out: one tile buffer by
+    (node, width, depth); glb: by (node, bytes); rowdrv: SRAM row drivers (all rows) by
+    (node, voltage, rows, columns); router: per group by node."""
+    t = designs.technology_nm.tolist()
+    mem = ["SRAM" if m else "RRAM" for m in designs.is_sram.tolist()]
+    w = (8 * designs.macros_per_tile).tolist()
+    r, c = designs.xbar_rows.tolist(), designs.xbar_cols.tolist()
+    v = designs.voltage_v.tolist()
+    z = range(len(designs))
+    return {
+        "adc": [f"adc:{mem[i]}:{_node(t[i])}:{c[i]}" for i in z],
+        "buf_in": [f"buf:{_node(t[i])}:{w[i]}x{r[i]}" for i in z],
+        "buf_out": [f"buf:{_node(t[i])}:{w[i]}x{c[i]}" for i in z],
+        "glb": [f"glb:{_node(t[i])}:{int(b)}" for i, b in zip(z, designs.glb_bytes.tolist(),
+                                                               strict=True)],
+        "rowdrv": [f"rowdrv:{_node(t[i])}:{v[i]:.3f}/{r[i]}/{c[i]}" for i in z],
+        "router": [f"router:{_node(t[i])}" for i in z],
+    }
+
+
+def area_priors_um2(designs: DesignBatch) -> dict[str, np.ndarray]:
+    """Documented / interpolated values for the fitted area table's entries (um^2, at the
+    design's node via the default node scaling)."""
+    t = designs.technology_nm.astype(float)
+    sq = (t / cc.REF_NODE_NM) ** 2
+    _, ca = cc.cacti_tech_scale(t)
+    sram = designs.is_sram
+    width = 8 * designs.macros_per_tile
+    return {
+        "adc": np.where(sram, cc.SRAM_ADC_AREA_UM2_PER_COL, cc.RRAM_ADC_AREA_UM2_PER_COL) * sq,
+        "buf_in": buffer_area_prior_um2(width, designs.xbar_rows) * ca,
+        "buf_out": buffer_area_prior_um2(width, designs.xbar_cols) * ca,
+        "glb": glb_area_prior_um2(designs.glb_bytes) * ca,
+        "rowdrv": cc.sram_rowdrv_area_um2(designs.voltage_v, designs.xbar_rows) * sq,
+        "router": np.full(len(designs), cc.ROUTER_AREA_MM2 * 1e6) * sq,
+    }
+
+
 def area_components_mm2(designs: DesignBatch, calibration: dict | None = None
                         ) -> dict[str, np.ndarray]:
-    """Chip area by component (CM §3.4), mm^2 per design."""
+    """Chip area by component (CM §3.4), mm^2 per design.
+
+    area = arrays x macro + tiles x (input + output buffer) + groups x router + GLB, with
+    macro = ADC (per column) + row drivers + column drivers + cells (+ SRAM weight drivers
+    = row-driver area counted again). Fitted table entries replace the priors where present."""
     cal = load_calibration() if calibration is None else calibration
-    acal = cal.get("area", {})
+    table = cal.get("area", {}).get("um2", {})
+    keys = area_keys(designs)
+    prior = area_priors_um2(designs)
+    val = {k: _lookup(table, keys[k], prior[k]) for k in keys}
     sram = designs.is_sram
     rows = designs.xbar_rows.astype(float)
     cols = designs.xbar_cols.astype(float)
     arrays = designs.n_macros.astype(float)
     tiles = designs.n_tiles.astype(float)
-    width = 8 * designs.macros_per_tile
-    adc = np.where(sram, cc.SRAM_ADC_AREA_UM2_PER_COL, cc.RRAM_ADC_AREA_UM2_PER_COL) * cols
-    s_ns, s_cell, s_ca, s_rt = _area_tech_factors(designs.technology_nm, acal)
-    # SRAM row drivers: fitted (node, V, rows, cols) table, already at the node
-    rd_keys = [rowdrv_key(t, v, r, c) for t, v, r, c in zip(
-        designs.technology_nm.tolist(), designs.voltage_v.tolist(),
-        designs.xbar_rows.tolist(), designs.xbar_cols.tolist(), strict=True)]
-    sram_rd = _lookup(acal.get("sram_rowdrv_um2"), rd_keys,
-                      cc.sram_rowdrv_area_um2(designs.voltage_v, rows) * s_ns)
-    row_drv = np.where(sram, sram_rd, cc.RRAM_ROWDRV_AREA_UM2_PER_ROW * rows)
-    col_drv = np.where(sram, 0.0, cc.RRAM_COLDRV_AREA_UM2_PER_COL * cols)
-    cell = np.where(sram, cc.SRAM_CELL_AREA_UM2, cc.RRAM_CELL_AREA_UM2) * rows * cols
-    wdrv = np.where(sram, sram_rd, 0.0)   # CM §3.4: SRAM counts the row drivers a second time
-    btab = acal.get("buffer_um2")
-    ibuf = _lookup(btab, [buffer_key(w, d) for w, d in zip(width.tolist(),
-                                                           designs.xbar_rows.tolist(),
-                                                           strict=True)],
-                   buffer_area_prior_um2(width, rows))
-    obuf = _lookup(btab, [buffer_key(w, d) for w, d in zip(width.tolist(),
-                                                           designs.xbar_cols.tolist(),
-                                                           strict=True)],
-                   buffer_area_prior_um2(width, cols))
-    glb = _lookup(acal.get("glb_um2"), [str(int(b)) for b in designs.glb_bytes.tolist()],
-                  glb_area_prior_um2(designs.glb_bytes))
-    router = np.full(len(designs), cc.ROUTER_AREA_MM2 * 1e6)
+    sq = (designs.technology_nm / cc.REF_NODE_NM) ** 2
+    rram_rd = cc.RRAM_ROWDRV_AREA_UM2_PER_ROW * rows * sq
+    row_drv = np.where(sram, val["rowdrv"], rram_rd)
+    col_drv = np.where(sram, 0.0, cc.RRAM_COLDRV_AREA_UM2_PER_COL * cols * sq)
+    cell = np.where(sram, cc.SRAM_CELL_AREA_UM2, cc.RRAM_CELL_AREA_UM2) * rows * cols * sq
     um2 = {
-        "adc": arrays * adc * s_ns,
-        "row_drivers": arrays * np.where(sram, row_drv, row_drv * s_ns),
-        "column_drivers": arrays * col_drv * s_ns, "cells": arrays * cell * s_cell,
-        "weight_drivers": arrays * wdrv, "input_buffer": tiles * ibuf * s_ca,
-        "output_buffer": tiles * obuf * s_ca,
-        "router": designs.router_groups * router * s_rt, "glb": glb * s_ca,
+        "adc": arrays * val["adc"] * cols, "row_drivers": arrays * row_drv,
+        "column_drivers": arrays * col_drv, "cells": arrays * cell,
+        "weight_drivers": arrays * np.where(sram, val["rowdrv"], 0.0),
+        "input_buffer": tiles * val["buf_in"], "output_buffer": tiles * val["buf_out"],
+        "router": designs.router_groups * val["router"], "glb": val["glb"],
     }
     return {k: v * 1e-6 for k, v in um2.items()}
 
@@ -150,16 +181,6 @@ def _node_factor(technology_nm: np.ndarray, table: dict[str, float] | None,
         for node, f in table.items():
             out = np.where(np.isclose(t, float(node)), f, out)
     return np.where(np.isclose(t, cc.REF_NODE_NM), 1.0, out)
-
-
-def _area_tech_factors(technology_nm: np.ndarray, acal: dict) -> tuple[np.ndarray, ...]:
-    """Area factors vs 32 nm: NeuroSim periphery, cells (F^2), CACTI, router."""
-    t = np.asarray(technology_nm, float)
-    sq = (t / cc.REF_NODE_NM) ** 2
-    _, ca = cc.cacti_tech_scale(t)
-    ts = acal.get("tech_scale", {})
-    return (_node_factor(t, ts.get("neurosim"), sq), sq,
-            _node_factor(t, ts.get("cacti"), ca), _node_factor(t, ts.get("router"), sq))
 
 
 # -- energy ----------------------------------------------------------------------------------
@@ -258,14 +279,6 @@ _FEATURE_COMPONENT: dict[str, str] = {
     "dram": "dram", "glb_in": "glb", "glb_out": "glb", "router": "router",
     "input_buffer": "input_buffer", "output_buffer": "output_buffer", "leakage": "leakage",
 }
-
-
-def sram_row_key(voltage_v: float, cols: int) -> str:
-    return f"sram_row:{float(voltage_v):.3f}/{int(cols)}"
-
-
-def sram_write_key(voltage_v: float) -> str:
-    return f"sram_write:{float(voltage_v):.3f}"
 
 
 def energy_coefficients(designs: DesignBatch, calibration: dict | None = None

@@ -70,7 +70,7 @@ def _prime_factors(x: int) -> list[int]:
 
 
 @lru_cache(maxsize=1_000_000)
-def _greedy(names: tuple[str, ...], sizes: tuple[int, ...], capacity: int
+def _greedy(sizes: tuple[int, ...], capacity: int
             ) -> tuple[tuple[tuple[int, int], ...], float]:
     """Best allocation of `sizes` into `capacity`: ((dim position, factor), ...), utilisation.
 
@@ -94,7 +94,7 @@ def _greedy(names: tuple[str, ...], sizes: tuple[int, ...], capacity: int
             if p > capacity:
                 continue
             rest = sizes[:i] + (v // p,) + sizes[i + 1:]
-            sub, sub_util = _greedy(names, rest, capacity // p)
+            sub, sub_util = _greedy(rest, capacity // p)
             util = sub_util * p
             if util > best_util:
                 best_util, best = util, ((i, p),) + sub
@@ -113,7 +113,7 @@ def greedy_allocate(sizes: dict[str, int], capacity: int) -> tuple[dict[str, int
         raise ImcoptError(f"dimension sizes must be positive integers, got {sizes}")
     names = tuple(sizes)
     vals = tuple(int(sizes[k]) for k in names)
-    alloc, _ = _greedy(names, vals, int(capacity))
+    alloc, _ = _greedy(vals, int(capacity))
     factors = dict.fromkeys(names, 1)
     for i, f in alloc:
         factors[names[i]] *= f
@@ -132,7 +132,7 @@ def _pack_level(level: int, state: tuple[int, ...], capacity: int
     for group in groups:
         idx = [DIM_INDEX[d] for d in group]
         cap = capacity // used
-        alloc, _ = _greedy(group, tuple(left[i] for i in idx), cap)
+        alloc, _ = _greedy(tuple(left[i] for i in idx), cap)
         got = [1] * len(idx)
         for j, f in alloc:
             got[j] *= f
@@ -220,6 +220,13 @@ class PackingCache:
 
 
 DEFAULT_CACHE = PackingCache()
+
+
+def clear_caches() -> None:
+    """Forget every memoized packing (the persistent tables and the greedy-rule memo)."""
+    DEFAULT_CACHE.clear()
+    _greedy.cache_clear()
+    _pack_level.cache_clear()
 
 
 @dataclass(frozen=True, eq=False)
@@ -357,9 +364,7 @@ def pack_one(layer: dict[str, int], memory: str, bits_per_cell: int, xbar_rows: 
         capacity, used = int(fan[name]), 1
         got: dict[str, int] = {}
         for group in groups:
-            f, rest = greedy_allocate({d: left[d] for d in group}, max(capacity // used, 1))
-            if capacity // used < 1:
-                f, rest = dict.fromkeys(group, 1), {d: left[d] for d in group}
+            f, rest = greedy_allocate({d: left[d] for d in group}, capacity // used)
             got.update(f)
             left.update(rest)
             for v in f.values():

@@ -1,0 +1,83 @@
+"""`imcopt validate`: score the cimloop cost model against stored CiMLoop results."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from problems.errors import ImcoptError
+from problems.hardware.validation import validate as run_validation
+from problems.reference import reference_dir
+
+
+def _default(name: str) -> Path | None:
+    ref = reference_dir()
+    return None if ref is None else ref / name
+
+
+def _fmt(x: float, spec: str) -> str:
+    return "nan" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    """Write JSON via a temp file in the same folder + os.replace (never a partial file)."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ImcoptError(f"--json: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(payload, fh, indent=1, allow_nan=True)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@click.command("validate")
+@click.option("--reference", "reference", type=click.Path(path_type=Path), default=None,
+              help="CiMLoop results CSV (default: cimloop_results.csv in the reference dir).")
+@click.option("--layers", "layers", type=click.Path(path_type=Path), default=None,
+              help="Layer-shape CSV (default: cimloop_layers.csv in the reference dir).")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="Also write the metrics as JSON to this file.")
+def validate(reference: Path | None, layers: Path | None, json_out: Path | None) -> None:
+    """Evaluate the cimloop cost model at every reference row and print agreement metrics."""
+    reference = reference or _default("cimloop_results.csv")
+    layers = layers or _default("cimloop_layers.csv")
+    if reference is None or layers is None:
+        raise ImcoptError("no reference data found: pass --reference and --layers "
+                          "(or set IMCOPT_REFERENCE)")
+    report = run_validation(reference, layers)
+    click.echo(f"{'memory':6} {'network':20} {'n':>5} {'rho_EDAP':>8} | {'rho_E':>7} "
+               f"{'mae_E':>7} | {'rho_L':>7} {'mae_L':>7} | {'rho_A':>7} {'mae_A':>8}")
+    for g in report["groups"]:
+        click.echo(
+            f"{g['memory']:6} {g['network']:20} {g['n']:5d} {_fmt(g['rho_edap'], '8.4f')} | "
+            f"{_fmt(g['rho_energy'], '7.4f')} {_fmt(g['mae_log10_energy'], '7.4f')} | "
+            f"{_fmt(g['rho_latency'], '7.4f')} {_fmt(g['mae_log10_latency'], '7.4f')} | "
+            f"{_fmt(g['rho_area'], '7.4f')} {_fmt(g['mae_log10_area'], '8.2e')}")
+    click.echo("\n(mae = median |log10(model / reference)|)\n")
+    click.echo(f"{'memory':6} {'experiment':45} {'designs':>7} {'regret':>8}")
+    for r in report["regret"]:
+        click.echo(f"{r['memory']:6} {r['experiment']:45} {r['n_designs']:7d} "
+                   f"{_fmt(r['regret'], '8.4f')}")
+    if json_out is not None:
+        payload = {
+            "groups": [{k: g[k] for k in ("memory", "network", "n", "rho_edap", "rho_energy",
+                                          "rho_latency", "rho_area", "mae_log10_energy",
+                                          "mae_log10_latency", "mae_log10_area")}
+                       for g in report["groups"]],
+            "regret": [{k: r[k] for k in ("memory", "experiment", "regret")}
+                       for r in report["regret"]],
+        }
+        write_json_atomic(json_out, payload)
+        click.echo(f"\nwrote {json_out}")
