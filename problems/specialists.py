@@ -82,14 +82,30 @@ def cache_dir() -> Path:
     return Path(problems.__file__).resolve().parents[1] / ".imcopt-cache"
 
 
-def model_fingerprint() -> str:
-    """sha256 of the cost model's source and data files (problems/hardware)."""
+#: cost-model files each accounting convention depends on (relative to problems/hardware)
+MODEL_FILES: dict[str, tuple[str, ...]] = {
+    "physical": ("design.py", "result.py", "cost.py", "physical.py", "components.py",
+                 "technology.py"),
+    "cimloop": ("design.py", "result.py", "cost.py", "cimloop.py", "cimloop_components.py",
+                "packing.py", "data/cimloop_calibration.json"),
+}
+
+
+def model_fingerprint(convention: str | None = None) -> str:
+    """sha256 of the cost model's source and data files (problems/hardware).
+
+    With a convention, only the files that convention uses, so recalibrating one convention
+    does not invalidate cached results of the other; without, every file."""
     root = Path(problems.__file__).resolve().parent / "hardware"
+    if convention is None:
+        files = [p for p in sorted(root.rglob("*")) if p.is_file()
+                 and p.suffix in (".py", ".json") and "__pycache__" not in p.parts]
+    else:
+        files = [root / f for f in MODEL_FILES[convention] if (root / f).is_file()]
     h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and p.suffix in (".py", ".json") and "__pycache__" not in p.parts:
-            h.update(str(p.relative_to(root)).encode())
-            h.update(p.read_bytes())
+    for p in files:
+        h.update(str(p.relative_to(root)).encode())
+        h.update(p.read_bytes())
     return h.hexdigest()
 
 
@@ -109,7 +125,7 @@ def cache_key(space: SearchSpace, stack: WorkloadStack, objective: ObjectiveConf
                       "node_cost_factor": {str(k): v
                                            for k, v in objective.node_cost_factor.items()}},
         "convention": convention,
-        "model": model_fingerprint(),
+        "model": model_fingerprint(convention),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 

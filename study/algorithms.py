@@ -193,6 +193,7 @@ def _run_pymoo(make: Callable[[], Algorithm], problem: Any, recorder: ArchiveRec
         algorithm.setup(problem, termination=MaximumFunctionCallTermination(recorder.budget),
                         seed=_sub_seed(seed, k), evaluator=recorder, verbose=False)
         before = recorder.n_recorded
+        recorder.notes["restarts"] = k
         while algorithm.has_next():
             algorithm.next()
         if recorder.n_recorded == before:

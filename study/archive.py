@@ -143,6 +143,7 @@ class ArchiveRecorder(Evaluator):
         self.progress = progress
         self._chunks: list[dict[str, np.ndarray]] = []
         self.n_recorded = 0
+        self.notes: dict[str, Any] = {}  # run facts for the archive meta (e.g. restarts)
 
     @property
     def remaining(self) -> int:
@@ -231,7 +232,7 @@ class ArchiveRecorder(Evaluator):
             for name in self._chunks[0]
         }
         arrays["eval_index"] = np.arange(self.n_recorded, dtype=np.int64)
-        return Archive(**arrays, meta=dict(meta or {}))
+        return Archive(**arrays, meta={**self.notes, **(meta or {})})
 
 
 class ArchiveDuplicateElimination(DefaultDuplicateElimination):

@@ -112,7 +112,7 @@ class Backend:
         workloads = [[w.name, [getattr(w, f).tolist() for f in INT_FIELDS],
                       np.asarray(w.dynamic, bool).tolist()] for w in problem.stack.workloads]
         return _digest({"space": problem.space.fingerprint(), "workloads": workloads,
-                        "model": model_fingerprint()})
+                        "model": model_fingerprint(convention)})
 
     def space_size(self, scenario: ScenarioConfig) -> int:
         """Number of designs in the scenario's space."""

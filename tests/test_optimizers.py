@@ -320,3 +320,33 @@ def test_sequential_levels_follow_the_paper(problem: SyntheticProblem) -> None:
     assert [lv for lv, _ in levels] == ["device", "circuit", "architecture", "system"]
     assert [names[j] for j in levels[1][1]] == ["xbar_rows", "xbar_cols"]
     assert [names[j] for j in levels[3][1]] == ["voltage_v", "cycle_time_s"]
+
+
+# ------------------------------------------------------------------------------ real problem
+@pytest.fixture(scope="module")
+def rram_problem():
+    try:
+        from problems.objectives import ObjectiveConfig
+        from problems.problem import JointIMCProblem
+        from problems.spaces import SearchSpace
+        from problems.workloads import load_workloads
+
+        return JointIMCProblem(SearchSpace.load("rram-paper"), load_workloads("paper-4"),
+                               ObjectiveConfig(aggregate="max"), convention="physical")
+    except (ImportError, ImcoptError) as exc:  # the model may be mid-change in a checkout
+        pytest.skip(f"real problem unavailable: {exc}")
+
+
+def test_real_problem_paper_ga_and_baselines(rram_problem) -> None:
+    from study.baselines import deploy, largest_workload, largest_workload_design
+
+    arch = run_algorithm("paper-ga", rram_problem, budget=900, seed=0)
+    assert len(arch) == 900 and arch.F.shape == (900, 1)
+    assert arch.feasible.any() and np.isfinite(arch.best_score)
+    assert np.array_equal(np.isfinite(arch.score), arch.feasible)
+    assert largest_workload(rram_problem) == "vgg16"
+    base = largest_workload_design(rram_problem, algorithm="ga", budget=400, seed=0)
+    assert base.workload == "vgg16" and base.archive is not None and len(base.archive) == 400
+    joint = deploy(rram_problem, np.stack([arch.X[arch.best()], base.x]))
+    assert joint["edap"].shape == (2, 4)
+    assert joint["score"][0] == pytest.approx(arch.best_score)
