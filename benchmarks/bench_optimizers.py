@@ -113,7 +113,10 @@ def _run_one(task: tuple[str, int, int]) -> dict[str, Any]:
 def _summary(runs: list[dict[str, Any]], optimum: float) -> dict[str, Any]:
     best = np.array([r["best"] for r in runs])
     gap = best / optimum - 1.0
-    q25, q50, q75 = np.percentile(gap, [25, 50, 75])
+    # a run without any feasible design has gap inf: keep it inf through the interpolation
+    big = np.finfo(float).max / 4
+    q25, q50, q75 = (float(np.inf) if q >= big else float(q)
+                     for q in np.percentile(np.minimum(gap, big), [25, 50, 75]))
     return {"n_seeds": len(runs), "median_gap": float(q50), "iqr_gap": [float(q25), float(q75)],
             "within_5pct": float(np.mean(gap <= 0.05)), "exact_hits": float(np.mean(gap <= 1e-9)),
             "median_best": float(np.median(best)),
