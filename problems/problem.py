@@ -213,6 +213,20 @@ class JointIMCProblem(Problem):
         out["is_feasible"] = r["feasible"]
 
     # -- conveniences -----------------------------------------------------------------------
+    def fits(self, X: np.ndarray) -> np.ndarray:
+        """Capacity check (n,) bool: the model can map every workload and, for RRAM, every
+        workload's weights are resident. Like the paper's pre-filter of its initial sample it
+        is not an objective evaluation (E, L, A are not used) and is not counted in budgets."""
+        Xi, n_bad = self._clean_indices(X)
+        out = np.zeros(Xi.shape[0], bool)
+        for i in range(0, Xi.shape[0], EVAL_CHUNK):
+            sl = slice(i, i + EVAL_CHUNK)
+            designs = self.space.decode(Xi[sl])
+            _, _, _, valid, resident = self._cost(Xi[sl], designs)
+            rram = (designs.memory == RRAM)[:, None]
+            out[sl] = np.all(valid & (~rram | resident), axis=1) & (n_bad[sl] == 0)
+        return out
+
     def score(self, X: np.ndarray) -> np.ndarray:
         """Aggregated score (J*s*mm^2; inf if infeasible) of index vectors X (n, n_var)."""
         return self.evaluate_batch(X)["score"]

@@ -12,9 +12,15 @@ not give; every documented value stays in ``problems/hardware/cimloop_components
 * area, other nodes: per-node factors for NeuroSim periphery, CACTI and router areas, plus the
   SRAM row-driver table at that node (the NeuroSim node tables are not documented).
 * energy: multipliers on the activation-traffic counts (GLB in / out, router, tile buffers),
-  the DRAM weight-traffic factor, leakage, SRAM row-driver and cell-write energies, and
-  per-node NeuroSim / CACTI energy factors; ONE set shared by all networks, fitted on
-  log10(model / reference) with each (memory, network) group weighted equally.
+  the DRAM weight-traffic factor, leakage, SRAM row-driver (per voltage x columns) and
+  cell-write (per voltage) energies, and per-node NeuroSim / CACTI energy factors; ONE set
+  shared by all networks and both memories, fitted on log10(model / reference) with each
+  (memory, network) group weighted equally. Besides, one workload property per network: its
+  average input value ai (CM §4; CiMLoop took it from input histograms the layer table does
+  not carry), shared by the RRAM and SRAM rows of that network; networks not in the data use
+  the documented median 0.5.
+* leave-one-network-out CV refits everything on the other networks; the left-out network
+  then has no ai of its own (0.5), so the CV numbers are what an unseen network gets.
 
 Usage: python scripts/fit_cimloop.py [--reference DIR] [--out FILE] [--no-cv]
 """
@@ -45,6 +51,7 @@ NODES = (7.0, 10.0, 14.0, 22.0, 45.0)
 FITTED_COEFS = ("glb_in", "glb_out", "router", "input_buffer", "output_buffer", "dram",
                 "leakage", "sram_row", "sram_write")
 NS_FEATURES = ("cell_read", "row_drivers", "sram_row", "adc", "sram_write", "weight_drivers")
+AI_FEATURES = ("cell_read", "row_drivers", "sram_row")   # linear in the input activity
 CACTI_FEATURES = ("glb_in", "glb_out", "input_buffer", "output_buffer")
 RIDGE_AREA = 1e-12
 RIDGE_ENERGY = 1e-4
@@ -155,7 +162,9 @@ class EnergyFit:
         volt = results["voltage_v"].to_numpy(float)
         cols = results["xbar_cols"].to_numpy(int)
         sram = (results["memory"] == "SRAM").to_numpy()
-        columns, params, group = [], [], []
+        nets = results["network"].to_numpy()
+        self.networks = sorted(set(nets.tolist()))
+        columns, params, params2, group = [], [], [], []
         self.names: list[str] = []
 
         def param(name: str) -> int:
@@ -165,34 +174,49 @@ class EnergyFit:
 
         for k, v in feats.items():
             grp = "ns" if k in NS_FEATURES else ("ca" if k in CACTI_FEATURES else "")
+            split_ai = k in AI_FEATURES
             if k == "sram_row" or k == "sram_write":
                 keys = np.array([cl.sram_row_key(a, c) if k == "sram_row" else
                                  cl.sram_write_key(a) for a, c in zip(volt, cols, strict=True)])
-                for key in sorted(set(keys[sram].tolist())):
-                    columns.append(np.where(keys == key, v, 0.0))
-                    params.append(param(key))
+            else:  # one multiplier shared by RRAM and SRAM: per-memory traffic multipliers
+                # were tried and generalise worse (leave-one-network-out, mobilenet_v3 RRAM)
+                keys = np.full(len(v), k)
+            for key in sorted(set(keys[sram].tolist()) if k.startswith("sram_")
+                              else set(keys.tolist())):
+                for net in (self.networks if split_ai else [None]):
+                    m = keys == key
+                    if net is not None:
+                        m &= nets == net
+                    if not m.any():
+                        continue
+                    columns.append(np.where(m, v, 0.0))
+                    params.append(param(key) if (key != k or k in FITTED_COEFS) else -1)
+                    params2.append(param(f"ai:{net}") if net is not None else -1)
                     group.append(grp)
-                continue
-            columns.append(v)
-            params.append(param(k) if k in FITTED_COEFS else -1)
-            group.append(grp)
         self.n_coef = len(self.names)
         self.names += [f"ns{n:g}" for n in NODES] + [f"ca{n:g}" for n in NODES]
         self.X = np.stack(columns, 1)
         self.param = np.array(params)
+        self.param2 = np.array(params2)
         self.group = np.array(group)
 
     def unpack(self, theta: np.ndarray) -> tuple[dict, dict, dict]:
         p = dict(zip(self.names, np.exp(theta).tolist(), strict=True))
-        coefs = {k: p[k] for k in self.names[:self.n_coef]}
+        coefs = {k: p[k] for k in self.names[:self.n_coef] if not k.startswith("ai:")}
         ns = {f"{n:g}": p[f"ns{n:g}"] for n in NODES}
         ca = {f"{n:g}": p[f"ca{n:g}"] for n in NODES}
         return coefs, ns, ca
+
+    def average_input(self, theta: np.ndarray) -> dict[str, float]:
+        """Per-network average input value ai = 0.5 x fitted activity factor (CM §4)."""
+        p = dict(zip(self.names, np.exp(theta).tolist(), strict=True))
+        return {n: cc.AVG_INPUT * p[f"ai:{n}"] for n in self.networks if f"ai:{n}" in p}
 
     def _parts(self, theta: np.ndarray, rows: np.ndarray | slice
                ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         P = np.exp(theta)
         coef = np.where(self.param >= 0, P[np.maximum(self.param, 0)], 1.0)
+        coef = coef * np.where(self.param2 >= 0, P[np.maximum(self.param2, 0)], 1.0)
         node = self.node[rows]
         s = {"": np.ones(node.size), "ns": np.ones(node.size), "ca": np.ones(node.size)}
         for i, n in enumerate(NODES):
@@ -218,8 +242,9 @@ class EnergyFit:
         scale = np.stack([s[g] for g in self.group], 1)         # (n, n_cols)
         contrib = X * coef[None, :] * scale
         J = np.zeros((node.size, theta.size))
-        fitted = self.param >= 0
-        np.add.at(J.T, self.param[fitted], contrib[:, fitted].T)
+        for par in (self.param, self.param2):
+            fitted = par >= 0
+            np.add.at(J.T, par[fitted], contrib[:, fitted].T)
         for i, n in enumerate(NODES):
             m = np.isclose(node, n)
             J[m, self.n_coef + i] = contrib[m][:, self.group == "ns"].sum(1)
@@ -287,16 +312,19 @@ def main(argv: list[str] | None = None) -> int:
     ef = EnergyFit(feats, results)
     theta = ef.fit(ref_e, groups, rows)
     coefs, ns, ca = ef.unpack(theta)
+    ai = ef.average_input(theta)
     cal = {"area": area_cal, "energy": {"coefficients": coefs, "tech_scale_neurosim": ns,
-                                        "tech_scale_cacti": ca}}
+                                        "tech_scale_cacti": ca, "average_input_value": ai}}
     d_all = val.designs_of(results)
     area_all = sum(cl.area_components_mm2(d_all, calibration=cal).values())
     lat_all = results["latency_s"].to_numpy()  # latency is exact (checked by the tests)
     pred = ef.predict(theta)
     fit_groups = metrics_for(results, pred, rows, area_all, lat_all)
-    print("\nenergy multipliers:", {k: round(v, 3) for k, v in coefs.items() if ":" not in k})
-    split = {k: round(v, 2) for k, v in coefs.items() if ":" in k}
+    shared = {k: round(v, 3) for k, v in coefs.items() if not k.startswith("sram_")}
+    print("\nenergy multipliers:", shared)
+    split = {k: round(v, 2) for k, v in coefs.items() if k.startswith("sram_")}
     print(f"SRAM row / write multipliers ({len(split)}):", split)
+    print("average input value per network:", {k: round(v, 3) for k, v in ai.items()})
     print("node factors NeuroSim:", {k: round(v, 4) for k, v in ns.items()})
     print("node factors CACTI:   ", {k: round(v, 4) for k, v in ca.items()})
     print("\nin-sample (fit on all networks):")

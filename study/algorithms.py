@@ -256,10 +256,13 @@ def _run_moo(cls_name: str) -> RunFn:
                 return NSGA2(pop_size=p["pop_size"], **common)
             if cls_name == "nsga3":
                 from pymoo.algorithms.moo.nsga3 import NSGA3
+                from pymoo.operators.selection.tournament import TournamentSelection
                 from pymoo.util.ref_dirs import get_reference_directions
                 ref_dirs = get_reference_directions("das-dennis", mo.n_obj,
                                                     n_partitions=p["n_partitions"])
-                return NSGA3(ref_dirs, pop_size=max(p["pop_size"], len(ref_dirs)), **common)
+                return NSGA3(ref_dirs, pop_size=max(p["pop_size"], len(ref_dirs)),
+                             selection=TournamentSelection(func_comp=_cv_then_random),
+                             **common)
             if cls_name == "agemoea2":
                 try:
                     from pymoo.algorithms.moo.age2 import AGEMOEA2
@@ -276,6 +279,21 @@ def _run_moo(cls_name: str) -> RunFn:
 
 
 _MOO_DEFAULTS = {"pop_size": 70, "schedule": "constant"}
+
+
+def _cv_then_random(pop: Any, P: np.ndarray, random_state: Any = None,
+                    **kwargs: Any) -> np.ndarray:
+    """NSGA-III's binary tournament (lower CV wins, else random), with every tie broken by
+    the algorithm's seeded generator (pymoo 0.6.2's version draws CV ties from an unseeded
+    one, which makes NSGA-III runs irreproducible)."""
+    cv = np.asarray(pop.get("CV"), dtype=float).reshape(-1)
+    a, b = P[:, 0], P[:, 1]
+    coin = random_state.random(len(P)) < 0.5
+    winner = np.where(coin, a, b)
+    infeasible = (cv[a] > 0) | (cv[b] > 0)
+    winner = np.where(infeasible & (cv[a] < cv[b]), a, winner)
+    winner = np.where(infeasible & (cv[b] < cv[a]), b, winner)
+    return winner[:, None].astype(int)
 
 
 # ------------------------------------------------------------------------------ DE

@@ -36,10 +36,7 @@ class BaselineDesign:
 
 def workload_weights(problem: Any) -> dict[str, int]:
     """Static weights (parameters held in the arrays) of each workload of the problem."""
-    stack = problem.stack
-    static = ~np.asarray(stack.dynamic, dtype=bool)
-    per = stack.per_workload(np.where(static, stack.weights, 0).astype(float))
-    return {name: int(round(v)) for name, v in zip(stack.names, per, strict=True)}
+    return {w.name: int(w.total_weights) for w in problem.stack.workloads}
 
 
 def largest_workload(problem: Any) -> str:

@@ -142,6 +142,10 @@ def test_voltage_and_slices_move_energy_the_documented_way():
     e = evaluate_cimloop(d, WorkloadStack.of(wl)).energy_j[:, 0]
     assert e[0] > e[1] > e[2]          # RRAM energy ~ weight slices (CM §6.7)
     assert e[3] > e[0]                 # row drivers grow with voltage
+    d2 = DesignBatch.from_dict({"memory": "RRAM", "adc_bits": [5, 8], "adcs_per_macro": [16, 1]})
+    r2 = evaluate_cimloop(d2, WorkloadStack.of(wl), breakdown=True)
+    assert r2.area_breakdown_mm2["adc"][1] > 10 * r2.area_breakdown_mm2["adc"][0]
+    assert r2.energy_breakdown_j["adc"][1, 0] > 7 * r2.energy_breakdown_j["adc"][0, 0]
     assert load_calibration() is not None
 
 
@@ -188,10 +192,10 @@ def test_energy_and_edap_targets_on_reference(ref_eval):
         assert g["mae_log10_area"] < 1e-5, (mem, net)
         if mem == "RRAM":
             assert g["rho_edap"] >= 0.99, (mem, net, g["rho_edap"])
-            assert g["mae_log10_energy"] <= 0.04, (mem, net, g["mae_log10_energy"])
+            assert g["mae_log10_energy"] <= 0.02, (mem, net, g["mae_log10_energy"])
         else:  # SRAM: activation traffic of the mapper only approximated (see report)
             assert g["rho_edap"] >= 0.98, (mem, net, g["rho_edap"])
-            assert g["mae_log10_energy"] <= 0.12, (mem, net, g["mae_log10_energy"])
+            assert g["mae_log10_energy"] <= 0.08, (mem, net, g["mae_log10_energy"])
     for r in val.regret(results, model):
         assert 1.0 <= r["regret"] <= 1.1, r
 

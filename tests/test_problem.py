@@ -168,3 +168,20 @@ def test_designs_the_model_rejects_are_infeasible(monkeypatch: pytest.MonkeyPatc
     assert p.n_model_errors == rows32.sum() == 128
     assert not r["feasible"][rows32].any() and np.all(r["score"][rows32] == np.inf)
     np.testing.assert_array_equal(r["score"][~rows32], ALL["score"][~rows32])
+
+
+def test_fits_is_the_capacity_part_of_feasibility():
+    """fits(X) is True exactly where no capacity constraint (columns 2..) is violated."""
+    from problems.objectives import ObjectiveConfig
+    from problems.problem import JointIMCProblem
+    from problems.spaces import SearchSpace
+    from problems.workloads import load_workloads
+
+    space = SearchSpace.load("rram-paper")
+    prob = JointIMCProblem(space, load_workloads("alexnet,resnet18"),
+                           ObjectiveConfig(area_budget_mm2=1e9))
+    X = space.random(400, np.random.default_rng(3))
+    fits = prob.fits(X)
+    G = prob.evaluate_batch(X)["G"]
+    np.testing.assert_array_equal(fits, np.all(G[:, 1:] <= 0, axis=1))
+    assert 0 < fits.sum() < len(X)

@@ -6,6 +6,9 @@ energy structurally as sum over components of (action count from the packing) x 
 energy, `cimloop_components.py`). Constants the documentation cannot give (effective activation
 traffic multipliers, undocumented CACTI / NeuroSim table cells, technology-node factors) are
 read from ``data/cimloop_calibration.json``, written by ``scripts/fit_cimloop.py``.
+
+As in CiMLoop, there is one ADC per column: ``adcs_per_macro`` is ignored (CM §6.4);
+``adc_bits`` other than 5 rescales ADC energy and area by NeuroSim's resolution table (§5A).
 """
 
 from __future__ import annotations
@@ -30,11 +33,9 @@ ENERGY_COMPONENTS: tuple[str, ...] = (
     "cell_read", "row_drivers", "adc", "cell_write", "weight_drivers", "dram",
     "glb", "router", "input_buffer", "output_buffer", "leakage",
 )
-#: multipliers fitted by scripts/fit_cimloop.py (default 1 = documented count x energy)
-ENERGY_COEFS: tuple[str, ...] = (
-    "glb_in", "glb_out", "router", "input_buffer", "output_buffer", "dram", "leakage",
-    "sram_row", "sram_write",
-)
+#: activation-traffic features (multipliers fitted per memory type)
+TRAFFIC_FEATURES: tuple[str, ...] = ("glb_in", "glb_out", "router", "input_buffer",
+                                     "output_buffer")
 AREA_COMPONENTS: tuple[str, ...] = (
     "adc", "row_drivers", "column_drivers", "cells", "weight_drivers", "input_buffer",
     "output_buffer", "router", "glb",
@@ -164,7 +165,8 @@ def area_components_mm2(designs: DesignBatch, calibration: dict | None = None
     col_drv = np.where(sram, 0.0, cc.RRAM_COLDRV_AREA_UM2_PER_COL * cols * sq)
     cell = np.where(sram, cc.SRAM_CELL_AREA_UM2, cc.RRAM_CELL_AREA_UM2) * rows * cols * sq
     um2 = {
-        "adc": arrays * val["adc"] * cols, "row_drivers": arrays * row_drv,
+        "adc": arrays * val["adc"] * cols * cc.adc_resolution_factor(designs.adc_bits)[1],
+        "row_drivers": arrays * row_drv,
         "column_drivers": arrays * col_drv, "cells": arrays * cell,
         "weight_drivers": arrays * np.where(sram, val["rowdrv"], 0.0),
         "input_buffer": tiles * val["buf_in"], "output_buffer": tiles * val["buf_out"],
@@ -201,7 +203,7 @@ def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
     cell_reads = macs * slices
     e_cell = np.where(designs.is_sram, 0.0, cc.rram_cell_read_j(designs.bits_per_cell))
     e_row = cc.row_read_j(designs.is_sram, V, designs.xbar_cols)
-    e_adc = cc.adc_j(designs.is_sram, V)
+    e_adc = cc.adc_j(designs.is_sram, V) * cc.adc_resolution_factor(designs.adc_bits)[0]
     f: dict[str, np.ndarray] = {}
     f["cell_read"] = cell_reads * e_cell[:, None]
     rows_f = cell_reads / pk.cols_used * e_row[:, None]
@@ -264,6 +266,15 @@ def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
     p_cell = np.where(designs.is_sram, cc._interp_v(cc.SRAM_CELL_LEAK_W, V), 0.0)
     f["leakage"] = cycles_s * (p_glb[:, None] + cells_used * p_cell[:, None])
 
+    # data-dependent input activity (CM §4): cell and row energies are linear in the average
+    # input value ai of each workload's layers (from CiMLoop's input histograms, which the
+    # layer table does not carry); calibrated per workload, cc.AVG_INPUT where unknown
+    ai = ecal.get("average_input_value", {})
+    act = np.array([float(ai.get(n, cc.AVG_INPUT)) / cc.AVG_INPUT for n in stack.names])
+    act_l = act[stack.workload_index][None, :]
+    for k in ("cell_read", "row_drivers", "sram_row"):
+        f[k] = f[k] * act_l
+
     # technology: NeuroSim parts scaled by the calibrated per-node factor (1 at 32 nm)
     s_ns = _node_factor(designs.technology_nm, ecal.get("tech_scale_neurosim"),
                         designs.technology_nm / cc.REF_NODE_NM)[:, None]
@@ -292,6 +303,13 @@ def energy_coefficients(designs: DesignBatch, calibration: dict | None = None
     coefs = cal.get("energy", {}).get("coefficients", {})
     n = len(designs)
     out = {k: np.full(n, float(coefs.get(k, 1.0))) for k in _FEATURE_COMPONENT}
+    # activation-traffic multipliers may differ by memory (different mapping constraints,
+    # CM §3.2): "<feature>:RRAM" / "<feature>:SRAM" override the shared value
+    for k in TRAFFIC_FEATURES:
+        for mem, mask in (("RRAM", ~designs.is_sram), ("SRAM", designs.is_sram)):
+            key = f"{k}:{mem}"
+            if key in coefs:
+                out[k] = np.where(mask, float(coefs[key]), out[k])
     v, c = designs.voltage_v.tolist(), designs.xbar_cols.tolist()
     out["sram_row"] = _lookup(coefs, [sram_row_key(a, b) for a, b in zip(v, c, strict=True)],
                               out["sram_row"])

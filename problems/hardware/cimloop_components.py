@@ -41,6 +41,11 @@ _SRAM_ROW_FJ = np.array([[16500.0, 5045.0, 4834.0],
 _N_GRID = np.array([32.0, 128.0, 512.0])
 RRAM_ADC_FJ = np.array([97.2, 98.6, 100.0])       # CM §2: 5-bit NeuroSim ADC per conversion
 SRAM_ADC_FJ = np.array([116.0, 117.4, 118.7])     # CM §2: same ADC, SRAM cell
+# CM §5A: NeuroSim ADC vs resolution (RRAM 128x128, 0.7 V): energy fJ / area k um^2 (128 col)
+ADC_BITS_GRID = np.arange(1, 9)
+ADC_FJ_BY_BITS = np.array([3.3, 9.8, 22.5, 47.9, 98.6, 200.0, 403.0, 808.0])
+ADC_AREA_BY_BITS = np.array([3.1, 9.4, 21.9, 47.7, 102.6, 219.6, 498.6, 1237.0])
+CIMLOOP_ADC_BITS = 5                              # CM §2: ADC_RESOLUTION = 5 in every run
 SRAM_WRITE_FJ = np.array([70.0, 980.0, 2000.0])   # CM §2: SRAM cell write per bit
 # CM §2: SRAM weight drivers (row-driver write) per action of csY bits, 0.7 V, 32/128/512 cols
 SRAM_WDRV_07_PJ = np.array([1.43, 1.68, 2.81])
@@ -129,6 +134,18 @@ def adc_j(is_sram: np.ndarray, voltage_v: np.ndarray) -> np.ndarray:
     """5-bit NeuroSim ADC energy per column conversion (CM §2)."""
     return np.where(is_sram, _interp_v(SRAM_ADC_FJ, voltage_v),
                     _interp_v(RRAM_ADC_FJ, voltage_v)) * 1e-15
+
+
+def adc_resolution_factor(adc_bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(energy, area) of a `adc_bits` NeuroSim ADC relative to the 5-bit one (CM §5A table),
+    log-linear between grid points, x2 energy / x2.5 area per bit beyond 8 bits."""
+    b = np.asarray(adc_bits, float)
+    le = np.interp(np.minimum(b, 8), ADC_BITS_GRID, np.log(ADC_FJ_BY_BITS))
+    la = np.interp(np.minimum(b, 8), ADC_BITS_GRID, np.log(ADC_AREA_BY_BITS))
+    extra = np.maximum(b - 8, 0)
+    e = np.exp(le) * 2.0 ** extra / ADC_FJ_BY_BITS[CIMLOOP_ADC_BITS - 1]
+    a = np.exp(la) * 2.5 ** extra / ADC_AREA_BY_BITS[CIMLOOP_ADC_BITS - 1]
+    return e, a
 
 
 def sram_write_j(voltage_v: np.ndarray) -> np.ndarray:

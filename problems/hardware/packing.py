@@ -173,15 +173,16 @@ class _LevelTable:
     def __init__(self, level: int) -> None:
         self.level = level
         self.keys = np.zeros(0, np.int64)
-        self.factors = np.zeros((0, len(DIMS)), np.int64)
+        self.factors = np.zeros((0, len(DIMS)), np.int32)  # int32 halves the gathers
         self.next_state = np.zeros(0, np.int64)
 
     def lookup(self, keys: np.ndarray, registry: _StateRegistry) -> np.ndarray:
         """Row index into this table for every key (computing unseen keys first)."""
         pos = np.searchsorted(self.keys, keys)
-        pos_c = np.minimum(pos, max(self.keys.size - 1, 0))
-        hit = (self.keys.size > 0) & (self.keys[pos_c] == keys) if self.keys.size else \
-            np.zeros(keys.shape, bool)
+        if self.keys.size:
+            hit = self.keys[np.minimum(pos, self.keys.size - 1)] == keys
+        else:
+            hit = np.zeros(keys.shape, bool)
         if not np.all(hit):
             self._add(np.unique(keys[~hit]), registry)
             pos = np.searchsorted(self.keys, keys)
@@ -191,7 +192,7 @@ class _LevelTable:
         states = registry.array()
         sids = new_keys >> _CAP_BITS
         caps = new_keys & ((1 << _CAP_BITS) - 1)
-        fac = np.empty((new_keys.size, len(DIMS)), np.int64)
+        fac = np.empty((new_keys.size, len(DIMS)), np.int32)
         nxt = np.empty(new_keys.size, np.int64)
         for j, (sid, cap) in enumerate(zip(sids.tolist(), caps.tolist(), strict=True)):
             f, left = _pack_level(self.level, tuple(states[sid].tolist()), cap)
@@ -325,11 +326,12 @@ def pack(
     left = reg.array()[state]
 
     f_row, f_col = factors["row"], factors["column"]
-    rows_used = f_row[..., DIM_INDEX["C"]] * f_row[..., DIM_INDEX["R"]] * f_row[..., DIM_INDEX["S"]]
-    cols_used = f_col[..., DIM_INDEX["Y"]] * f_col[..., DIM_INDEX["M"]]
+    rows_used = (f_row[..., DIM_INDEX["C"]].astype(np.int64) * f_row[..., DIM_INDEX["R"]]
+                 * f_row[..., DIM_INDEX["S"]])
+    cols_used = f_col[..., DIM_INDEX["Y"]].astype(np.int64) * f_col[..., DIM_INDEX["M"]]
     arrays_used = np.ones((n_d, n_l), np.int64)
     for name in LEVEL_NAMES[2:]:
-        arrays_used *= factors[name].prod(axis=-1)
+        arrays_used *= factors[name].prod(axis=-1, dtype=np.int64)
     weights_placed = np.all(left[..., [DIM_INDEX[d] for d in WEIGHT_DIMS]] == 1, axis=-1)
     lp, lq = left[..., DIM_INDEX["P"]], left[..., DIM_INDEX["Q"]]
     temporal_all = left.prod(axis=-1)
