@@ -271,8 +271,8 @@ def test_validate_bad_files(tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["validate", "--reference", str(bad), "--layers", str(lay)])
     assert exc.value.code == 2
-    lay.write_text("network,N,C,M,R,S,P,Q\nalexnet,1,3,64,11,11,55,55\n")
-    with pytest.raises(ImcoptError, match="G"):
+    lay.write_text("network,N,M,R,S,P,Q,G\nalexnet,1,64,11,11,55,55,1\n")
+    with pytest.raises(ImcoptError, match=r"\bC\b"):
         val.load_layers(lay)
     good = tmp_path / "g.csv"
     cols = ",".join(val.RESULT_COLUMNS)

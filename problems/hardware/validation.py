@@ -17,7 +17,8 @@ from scipy.stats import spearmanr
 
 from problems.errors import ImcoptError
 from problems.hardware.design import DesignBatch
-from problems.workloads.layers import INT_FIELDS, Workload
+from problems.workloads.importers import load_csv
+from problems.workloads.layers import Workload
 from problems.workloads.stack import WorkloadStack
 
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -25,7 +26,6 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "xbar_rows", "xbar_cols", "router_groups", "tiles_per_group", "macros_per_tile",
     "glb_bytes", "energy_j", "latency_s", "area_mm2",
 )
-LAYER_COLUMNS: tuple[str, ...] = ("network", "N", "C", "M", "R", "S", "P", "Q", "G")
 DESIGN_COLUMNS: tuple[str, ...] = (
     "memory", "technology_nm", "voltage_v", "bits_per_cell", "base_latency_s", "xbar_rows",
     "xbar_cols", "router_groups", "tiles_per_group", "macros_per_tile", "glb_bytes",
@@ -48,23 +48,9 @@ def _read_csv(path: str | Path, required: Sequence[str], what: str) -> pd.DataFr
 
 
 def load_layers(path: str | Path) -> dict[str, Workload]:
-    """Workloads (one per network) from a cimloop_layers.csv-style table."""
-    df = _read_csv(path, LAYER_COLUMNS, "layers")
-    out: dict[str, Workload] = {}
-    for net, g in df.groupby("network", sort=False):
-        recs = []
-        for i, row in g.iterrows():
-            rec = {"layer": row.get("layer", i)}
-            for f in INT_FIELDS:
-                if f in g.columns:
-                    v = row[f]
-                    if pd.isna(v):
-                        raise ImcoptError(f"layers file {path}: row {i + 2}, column {f} "
-                                          f"is empty")
-                    rec[f] = v
-            recs.append(rec)
-        out[str(net)] = Workload.from_records(str(net), recs, source=str(path))
-    return out
+    """Workloads (one per network) from a cimloop_layers.csv-style table, keyed by name
+    (through the layer-table importer, which names the file, row and field of bad input)."""
+    return {w.name: w for w in load_csv(path)}
 
 
 def load_results(path: str | Path) -> pd.DataFrame:
