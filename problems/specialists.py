@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 
 import problems
 from problems.errors import ImcoptError
+from problems.io import atomic_write_json
 from problems.objectives import ObjectiveConfig
 from problems.problem import as_stack
 from problems.spaces import SearchSpace
@@ -131,18 +131,8 @@ def cache_key(space: SearchSpace, stack: WorkloadStack, objective: ObjectiveConf
 
 
 def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON to path atomically (temp file in the same folder + os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, allow_nan=False)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write strict JSON (no NaN/inf) to path atomically (temp file + os.replace)."""
+    atomic_write_json(path, data, allow_nan=False)
 
 
 # -- computation ------------------------------------------------------------------------------

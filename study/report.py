@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from problems.io import atomic_write_json, atomic_write_text
 from study.analysis import DESIGN_PARAMS, analyse, best_designs_table
-from study.io import atomic_write_json, atomic_write_text
 
 RUN_CSV_COLUMNS = {"seconds": "wall_time_s", "best_eval": "best_found_at_eval"}
 

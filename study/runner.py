@@ -43,8 +43,8 @@ from typing import Any
 import numpy as np
 
 from problems.errors import ImcoptError
+from problems.io import atomic_write_json
 from study.config import AlgorithmConfig, ScenarioConfig, StudyConfig, _scenario_dict
-from study.io import atomic_write_json
 
 # -- the backend: what a run needs from the problem / algorithm modules -----------------------
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
 from problems.errors import ImcoptError
 from problems.hardware.validation import validate as run_validation
+from problems.io import atomic_write_json
 from problems.reference import reference_dir
 
 
@@ -25,21 +23,11 @@ def _fmt(x: float, spec: str) -> str:
 
 
 def write_json_atomic(path: Path, payload: dict) -> None:
-    """Write JSON via a temp file in the same folder + os.replace (never a partial file)."""
-    path = Path(path)
+    """Write JSON atomically (never a partial file); the folder must exist."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ImcoptError(f"--json: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=1, allow_nan=True)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_json(path, payload)
 
 
 @click.command("validate")

@@ -28,8 +28,10 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
 
 
-def atomic_write_json(path: str | Path, obj: object) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+def atomic_write_json(path: str | Path, obj: object, allow_nan: bool = True) -> None:
+    """JSON (numpy scalars/arrays and paths converted) written atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=1, default=_json_default,
+                                       allow_nan=allow_nan) + "\n")
 
 
 def _json_default(o: object) -> object:
