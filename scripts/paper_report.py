@@ -29,7 +29,9 @@ PAPER_VS_LARGEST = {"vgg16": 36, "resnet18": 36, "alexnet": 20, "mobilenet_v3": 
 
 
 def pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f}%"
+    if x is None:
+        return "–"
+    return f"{100 * x:.1f}%" if abs(x) >= 5e-4 else "0.0%"  # float noise around the optimum
 
 
 def joint_metrics(study: Path, scenario: str) -> tuple[dict, str] | None:
