@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from problems.errors import ImcoptError
 from problems.hardware.design import DesignBatch
 from problems.hardware.result import CostResult
@@ -54,12 +52,4 @@ def evaluate_chunked(
     stack = workloads if isinstance(workloads, WorkloadStack) else WorkloadStack.of(workloads)
     parts = [evaluate(designs.take(slice(i, i + chunk)), stack, convention)
              for i in range(0, len(designs), chunk)]
-    cat = np.concatenate
-    return CostResult(
-        convention=convention, workloads=parts[0].workloads,
-        energy_j=cat([p.energy_j for p in parts]), latency_s=cat([p.latency_s for p in parts]),
-        area_mm2=cat([p.area_mm2 for p in parts]),
-        utilisation=cat([p.utilisation for p in parts]),
-        weights_resident=cat([p.weights_resident for p in parts]),
-        valid=cat([p.valid for p in parts]),
-    )
+    return CostResult.concat(parts)

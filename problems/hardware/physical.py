@@ -319,23 +319,7 @@ def evaluate_physical(designs: DesignBatch, stack: WorkloadStack,
         return {k: v[sl] for k, v in x.items()}
     parts = [_evaluate_block(designs.take(sl), stack, breakdown, sub(costs, sl), sub(area, sl))
              for sl in (slice(i, i + block) for i in range(0, len(designs), block))]
-    cat = np.concatenate
-
-    def merge(name: str) -> dict[str, np.ndarray] | None:
-        first = getattr(parts[0], name)
-        return None if first is None else {k: cat([getattr(p, name)[k] for p in parts])
-                                           for k in first}
-    return CostResult(
-        convention=CONVENTION, workloads=parts[0].workloads,
-        energy_j=cat([p.energy_j for p in parts]), latency_s=cat([p.latency_s for p in parts]),
-        area_mm2=cat([p.area_mm2 for p in parts]),
-        utilisation=cat([p.utilisation for p in parts]),
-        weights_resident=cat([p.weights_resident for p in parts]),
-        valid=cat([p.valid for p in parts]),
-        energy_breakdown_j=merge("energy_breakdown_j"),
-        area_breakdown_mm2=merge("area_breakdown_mm2"),
-        latency_breakdown_s=merge("latency_breakdown_s"),
-    )
+    return CostResult.concat(parts)
 
 
 def _evaluate_block(designs: DesignBatch, stack: WorkloadStack, breakdown: bool,

@@ -37,6 +37,29 @@ class CostResult:
     def n_designs(self) -> int:
         return int(self.area_mm2.shape[0])
 
+    @classmethod
+    def concat(cls, parts: list[CostResult]) -> CostResult:
+        """Join results of consecutive design chunks (same convention and workloads)."""
+        cat = np.concatenate
+
+        def merge(name: str) -> dict[str, np.ndarray] | None:
+            first = getattr(parts[0], name)
+            return None if first is None else {k: cat([getattr(p, name)[k] for p in parts])
+                                               for k in first}
+
+        return cls(
+            convention=parts[0].convention, workloads=parts[0].workloads,
+            energy_j=cat([p.energy_j for p in parts]),
+            latency_s=cat([p.latency_s for p in parts]),
+            area_mm2=cat([p.area_mm2 for p in parts]),
+            utilisation=cat([p.utilisation for p in parts]),
+            weights_resident=cat([p.weights_resident for p in parts]),
+            valid=cat([p.valid for p in parts]),
+            energy_breakdown_j=merge("energy_breakdown_j"),
+            area_breakdown_mm2=merge("area_breakdown_mm2"),
+            latency_breakdown_s=merge("latency_breakdown_s"),
+        )
+
     def to_frame(self):
         """Long table: one row per (design, workload) with unit-suffixed columns."""
         import pandas as pd
