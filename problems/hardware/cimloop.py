@@ -80,6 +80,11 @@ def sram_write_key(voltage_v: float) -> str:
     return f"sram_write:{float(voltage_v):.3f}"
 
 
+def sram_write_node_key(technology_nm: float) -> str:
+    """Key of the per-node factor on the SRAM weight-write energy (none at 32 nm)."""
+    return f"sram_write_node:{_node(technology_nm)}"
+
+
 # -- area --------------------------------------------------------------------------------------
 def buffer_area_prior_um2(width_bits: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """CACTI tile-buffer area (CM §5B, log-log interpolated) + 2 address adders, um^2.
@@ -298,7 +303,8 @@ def energy_coefficients(designs: DesignBatch, calibration: dict | None = None
 
     SRAM row-driver and cell-write energies have per-(voltage, columns) / per-voltage
     multipliers: NeuroSim's SRAM values are documented only at 0.5/0.7/0.85 V and 32/128/512
-    columns (CM §5A) and are not smooth in between (CM §6.12)."""
+    columns (CM §5A) and are not smooth in between (CM §6.12). The write also has a per-node
+    factor (``sram_write_node:<nm>``, none at 32 nm)."""
     cal = load_calibration() if calibration is None else calibration
     coefs = cal.get("energy", {}).get("coefficients", {})
     n = len(designs)
@@ -314,6 +320,11 @@ def energy_coefficients(designs: DesignBatch, calibration: dict | None = None
     out["sram_row"] = _lookup(coefs, [sram_row_key(a, b) for a, b in zip(v, c, strict=True)],
                               out["sram_row"])
     out["sram_write"] = _lookup(coefs, [sram_write_key(a) for a in v], out["sram_write"])
+    # the SRAM cell write (per weight bit loaded) has its own node factor on top of the NeuroSim
+    # one: at 7-14 nm the stored energies carry a weight-proportional term ~13-60x the 32-nm
+    # write energy scaled by the NeuroSim node factor (fitted, scripts/fit_cimloop.py)
+    out["sram_write"] = out["sram_write"] * _lookup(
+        coefs, [sram_write_node_key(a) for a in designs.technology_nm.tolist()], np.ones(n))
     return out
 
 
