@@ -19,12 +19,13 @@ not give; every documented value stays in ``problems/hardware/cimloop_components
   write energy times the NeuroSim node factor misses by 10-60x; fitted from two starts, 1
   and WRITE_NODE_START, because from 1 alone the solver stops in a local minimum); ONE set
   shared by all networks and both memories, fitted on log10(model / reference) with each
-  (memory, network) group weighted equally and a Huber loss (`EnergyFit.fit`). Besides, one
-  workload property per network: its average input value ai (CM §4; CiMLoop took it from
-  input histograms the layer table does not carry), shared by the RRAM and SRAM rows of that
-  network; networks not in the data use the documented median 0.5.
-* leave-one-network-out CV refits everything on the other networks; the left-out network
-  then has no ai of its own (0.5), so the CV numbers are what an unseen network gets.
+  (memory, network) group weighted equally and a Huber loss (`EnergyFit.fit`).
+* not fitted: the per-layer average input value ai (CM §4), which scales cell-read and row-driver
+  energies, comes from CiMLoop's input histograms (`scripts/cimloop_average_inputs.py` ->
+  problems/hardware/data/cimloop_average_inputs.csv); an earlier version of this script fitted
+  one ai per network and recovered the histogram values (e.g. resnet50's 0.05: the paper's
+  resnet50 layer files carry input histograms piled in the most negative bin).
+* leave-one-network-out CV refits everything on the other networks and scores the left-out one.
 
 Usage: python scripts/fit_cimloop.py [--reference DIR] [--out FILE] [--no-cv]
 """
@@ -55,7 +56,6 @@ NODES = (7.0, 10.0, 14.0, 22.0, 45.0)
 FITTED_COEFS = ("glb_in", "glb_out", "router", "input_buffer", "output_buffer", "dram",
                 "leakage", "sram_row", "sram_write")
 NS_FEATURES = ("cell_read", "row_drivers", "sram_row", "adc", "sram_write", "weight_drivers")
-AI_FEATURES = ("cell_read", "row_drivers", "sram_row")   # linear in the input activity
 CACTI_FEATURES = ("glb_in", "glb_out", "input_buffer", "output_buffer")
 RIDGE_AREA = 1e-12
 RIDGE_ENERGY = 1e-4
@@ -182,7 +182,6 @@ class EnergyFit:
 
         for k, v in feats.items():
             grp = "ns" if k in NS_FEATURES else ("ca" if k in CACTI_FEATURES else "")
-            split_ai = k in AI_FEATURES
             if k == "sram_row" or k == "sram_write":
                 keys = np.array([cl.sram_row_key(a, c) if k == "sram_row" else
                                  cl.sram_write_key(a) for a, c in zip(volt, cols, strict=True)])
@@ -191,9 +190,7 @@ class EnergyFit:
                 keys = np.full(len(v), k)
             for key in sorted(set(keys[sram].tolist()) if k.startswith("sram_")
                               else set(keys.tolist())):
-                if split_ai:
-                    splits = [(nets == net, f"ai:{net}") for net in self.networks]
-                elif k == "sram_write":  # per-node write factor (none at the 32-nm reference)
+                if k == "sram_write":  # per-node write factor (none at the 32-nm reference)
                     splits = [(np.isclose(self.node, n),
                                None if n == cc.REF_NODE_NM else cl.sram_write_node_key(n))
                               for n in sorted(set(self.node.tolist()))]
@@ -216,15 +213,10 @@ class EnergyFit:
 
     def unpack(self, theta: np.ndarray) -> tuple[dict, dict, dict]:
         p = dict(zip(self.names, np.exp(theta).tolist(), strict=True))
-        coefs = {k: p[k] for k in self.names[:self.n_coef] if not k.startswith("ai:")}
+        coefs = {k: p[k] for k in self.names[:self.n_coef]}
         ns = {f"{n:g}": p[f"ns{n:g}"] for n in NODES}
         ca = {f"{n:g}": p[f"ca{n:g}"] for n in NODES}
         return coefs, ns, ca
-
-    def average_input(self, theta: np.ndarray) -> dict[str, float]:
-        """Per-network average input value ai = 0.5 x fitted activity factor (CM §4)."""
-        p = dict(zip(self.names, np.exp(theta).tolist(), strict=True))
-        return {n: cc.AVG_INPUT * p[f"ai:{n}"] for n in self.networks if f"ai:{n}" in p}
 
     def _parts(self, theta: np.ndarray, rows: np.ndarray | slice
                ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -353,9 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     ef.robust_passes = args.robust_passes
     theta = ef.fit(ref_e, groups, rows)
     coefs, ns, ca = ef.unpack(theta)
-    ai = ef.average_input(theta)
     cal = {"area": area_cal, "energy": {"coefficients": coefs, "tech_scale_neurosim": ns,
-                                        "tech_scale_cacti": ca, "average_input_value": ai}}
+                                        "tech_scale_cacti": ca}}
     d_all = val.designs_of(results)
     area_all = sum(cl.area_components_mm2(d_all, calibration=cal).values())
     lat_all = results["latency_s"].to_numpy()  # latency is exact (checked by the tests)
@@ -365,7 +356,6 @@ def main(argv: list[str] | None = None) -> int:
     print("\nenergy multipliers:", shared)
     split = {k: round(v, 2) for k, v in coefs.items() if k.startswith("sram_")}
     print(f"SRAM row / write multipliers ({len(split)}):", split)
-    print("average input value per network:", {k: round(v, 3) for k, v in ai.items()})
     print("node factors NeuroSim:", {k: round(v, 4) for k, v in ns.items()})
     print("node factors CACTI:   ", {k: round(v, 4) for k, v in ca.items()})
     print("\nin-sample (fit on all networks):")

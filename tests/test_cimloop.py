@@ -279,3 +279,96 @@ def test_validate_bad_files(tmp_path):
     good.write_text(cols + "\nRRAM,alexnet,32,0.7,1,1e-9,128,128,4,16,16,1048576,-1,1e-6,10\n")
     with pytest.raises(ImcoptError, match="row 2, column energy_j"):
         val.load_results(good)
+
+
+# -- data-dependent inputs and SRAM weight fills ---------------------------------------------
+def test_average_input_value_encoding():
+    """CiMLoop offset encoding (CM §4): bin i -> i in n bits, MSB first, padding bits take the
+    code's own bit mean; one 8-bit slice."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from cimloop_average_inputs import average_input_value
+
+    zero = np.zeros(31)
+    zero[15] = 1.0                      # code 01111, own mean 0.8
+    assert average_input_value(zero) == pytest.approx((64 + 32 + 16 + 8 + 0.8 * 7) / 255)
+    low = np.zeros(31)
+    low[0] = 1.0                        # most negative value: code 00000
+    assert average_input_value(low) == 0.0
+    top = np.zeros(63)
+    top[62] = 1.0                       # code 111110, own mean 5/6
+    assert average_input_value(top) == pytest.approx((128 + 64 + 32 + 16 + 8 + 5 / 6 * 3) / 255)
+    mix = 0.25 * low + 0.75 * zero
+    assert average_input_value(mix) == pytest.approx(0.75 * average_input_value(zero))
+    with pytest.raises(ValueError, match="bins"):
+        average_input_value(np.ones(30))
+
+
+def test_average_input_script_reads_cimloop_layer_files(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import cimloop_average_inputs as cai
+
+    net = tmp_path / "wl" / "tiny"
+    net.mkdir(parents=True)
+    hist = [0.0] * 15 + [1.0] + [0.0] * 15
+    for i, inst in enumerate(["{C: 3, M: 8, P: 4, Q: 4, R: 3, S: 3}", "{C: 8, M: 10}"]):
+        (net / f"{i:02d}.yaml").write_text(
+            "{{include_text('../problem_base.yaml')}}\nproblem:\n  <<<: *problem_base\n"
+            f"  instance: {inst}\n  name: L\n  histograms:\n    Inputs: {hist}\n")
+    out = tmp_path / "ai.csv"
+    assert cai.main([str(tmp_path / "wl"), "--out", str(out)]) == 0
+    df = pd.read_csv(out)
+    assert df["layer"].tolist() == [0, 1] and df["C"].tolist() == [3, 8]
+    assert df["R"].tolist() == [3, 1]
+    assert np.allclose(df["average_input_value"], 0.492549, atol=1e-6)
+    (net / "02.yaml").write_text("problem:\n  instance: {C: 1}\n")
+    assert cai.main([str(tmp_path / "wl"), "--out", str(out)]) == 2   # no histograms
+    assert len(pd.read_csv(out)) == 2                                   # old table kept
+
+
+def test_average_inputs_match_by_name_and_shape():
+    from problems.hardware.cimloop import average_input_values
+    from problems.hardware.cimloop_components import AVG_INPUT
+    from problems.workloads.zoo import get_workload
+
+    r18 = get_workload("resnet18")
+    ai = average_input_values(WorkloadStack.of(r18))
+    assert ai.shape == (r18.n_layers,) and np.all((ai > 0.4) & (ai < 0.7))
+    assert len(set(np.round(ai, 6))) > 5            # per layer, from the histograms
+    fields = {k: getattr(r18, k) for k in ("N", "C", "M", "R", "S", "P", "Q", "G",
+                                           "h_stride", "w_stride", "h_dilation",
+                                           "w_dilation", "input_bits", "weight_bits",
+                                           "output_bits")}
+    fields["C"] = fields["C"] + 1                     # same name, other shapes: no histograms
+    other = Workload(name="resnet18", layer_names=r18.layer_names, **fields)
+    assert np.all(average_input_values(WorkloadStack.of(other)) == AVG_INPUT)
+
+
+def test_sram_weight_fills_count_every_copy():
+    """SRAM spare arrays replicate weights over output positions; each copy is written."""
+    from problems.hardware.cimloop import cells_filled
+
+    lay = {"N": [1], "C": [64], "M": [64], "R": [1], "S": [1], "P": [16], "Q": [16], "G": [1]}
+    lay = {k: np.array(v) for k, v in lay.items()}
+    one = lambda v: np.array([v])  # noqa: E731
+    small = pack(lay, one(True), one(1), one(64), one(64), one(8), one(1), one(1))
+    big = pack(lay, one(True), one(1), one(64), one(64), one(64), one(1), one(1))
+    wbits = 64 * 64 * 8
+    assert cells_filled(small)[0, 0] == wbits             # 8 arrays: exactly one copy
+    assert cells_filled(big)[0, 0] == 8 * wbits           # 64 arrays: 8 copies over P
+    d = DesignBatch.from_dict({"memory": "SRAM", "xbar_rows": 64, "xbar_cols": 64,
+                               "macros_per_tile": [8, 64], "tiles_per_group": 1,
+                               "router_groups": 1})
+    w = Workload(name="fc", layer_names=("l0",), **{k: v for k, v in lay.items()},
+                 h_stride=one(1), w_stride=one(1), h_dilation=one(1), w_dilation=one(1),
+                 input_bits=one(8), weight_bits=one(8), output_bits=one(8))
+    res = evaluate_cimloop(d, WorkloadStack.of(w), breakdown=True)
+    cw = res.energy_breakdown_j["cell_write"][:, 0]
+    assert cw[1] == pytest.approx(8 * cw[0], rel=1e-9)
+    dram = res.energy_breakdown_j["dram"][:, 0]
+    assert dram[1] == pytest.approx(dram[0], rel=1e-12)  # fetched once, multicast

@@ -18,11 +18,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from problems.errors import ImcoptError
 from problems.hardware import cimloop_components as cc
 from problems.hardware.design import DesignBatch
-from problems.hardware.packing import DIM_INDEX, Packing, pack
+from problems.hardware.packing import DIM_INDEX, WEIGHT_DIMS, Packing, pack
 from problems.hardware.result import CostResult
 from problems.workloads.stack import WorkloadStack
 
@@ -191,6 +192,65 @@ def _node_factor(technology_nm: np.ndarray, table: dict[str, float] | None,
 
 
 # -- energy ----------------------------------------------------------------------------------
+AVERAGE_INPUTS_PATH = Path(__file__).with_name("data") / "cimloop_average_inputs.csv"
+_SHAPE = ("C", "M", "R", "S", "P", "Q", "G")
+
+
+@lru_cache(maxsize=4)
+def _average_input_table(path: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    p = Path(path)
+    if not p.is_file():
+        return {}
+    df = pd.read_csv(p)
+    return {str(net): (g.sort_values("layer")[list(_SHAPE)].to_numpy(np.int64),
+                       g.sort_values("layer")["average_input_value"].to_numpy(float))
+            for net, g in df.groupby("network")}
+
+
+def average_input_values(stack: WorkloadStack, path: str | Path | None = None) -> np.ndarray:
+    """Per-layer average input value ai (CM §4), shape (n_layers,).
+
+    From ``data/cimloop_average_inputs.csv`` (computed from CiMLoop's input histograms by
+    ``scripts/cimloop_average_inputs.py``) for a workload whose name and every layer shape
+    match a network there; the documented median ``cc.AVG_INPUT`` otherwise."""
+    table = _average_input_table(str(path or AVERAGE_INPUTS_PATH))
+    out = np.full(stack.n_layers, cc.AVG_INPUT)
+    for i, name in enumerate(stack.names):
+        sel = np.flatnonzero(stack.workload_index == i)
+        if name not in table or table[name][0].shape[0] != sel.size:
+            continue
+        shape = np.stack([getattr(stack, d)[sel] for d in _SHAPE], 1)
+        if np.array_equal(shape, table[name][0]):
+            out[sel] = table[name][1]
+    return out
+
+
+def _spatial(pk: Packing, dim: str) -> np.ndarray:
+    """Product of a dimension's spatial factors over all packing levels, (n_d, n_l)."""
+    out = np.ones(pk.cycles.shape)
+    for f in pk.factors.values():
+        out = out * f[..., DIM_INDEX[dim]]
+    return out
+
+
+def spatial_input_bits(pk: Packing) -> np.ndarray:
+    """Input bits the arrays consume in one cycle: N x G x C x (P + R - 1) x (Q + S - 1)
+    over the spatial factors (a sliding window of stride 1), x 8 bits."""
+    sp = {d: _spatial(pk, d) for d in ("N", "G", "C", "P", "R", "Q", "S")}
+    return (sp["N"] * sp["G"] * sp["C"] * (sp["P"] + sp["R"] - 1) * (sp["Q"] + sp["S"] - 1)
+            * cc.INPUT_BITS)
+
+
+def cells_filled(pk: Packing) -> np.ndarray:
+    """Cell fills per design-layer: occupied cells (arrays x rows x columns used, including
+    the weight copies over output positions) x weight tiles streamed (the temporal weight
+    leftovers), i.e. Timeloop's fill count of the one-weight ``cim_unit`` (CM §1)."""
+    tiles = np.ones(pk.cycles.shape)
+    for d in WEIGHT_DIMS:
+        tiles = tiles * pk.left[..., DIM_INDEX[d]]
+    return (pk.arrays_used * pk.rows_used * pk.cols_used).astype(float) * tiles
+
+
 def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
                       cycles_s: np.ndarray, calibration: dict | None = None
                       ) -> dict[str, np.ndarray]:
@@ -216,11 +276,16 @@ def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
     f["sram_row"] = np.where(sram, rows_f, 0.0)
     f["adc"] = cell_reads / pk.rows_used * e_adc[:, None]
 
-    # SRAM weight loading (CM §3.5, §6.6): DRAM fetch, cell writes, weight drivers
+    # SRAM weight loading (CM §3.5, §6.6): DRAM fetch (each weight bit once, multicast to its
+    # copies), and a cell write + weight-driver share for every occupied cell of every weight
+    # tile: the spare arrays that replicate weights over output positions (P, Q, N factors of
+    # the packing) are each filled, which the stored SRAM energies show (fitted multiplier ~1;
+    # without it the residual grows with chip size)
     wbits = (stack.weights * cc.WEIGHT_BITS).astype(float)[None, :]
-    f["sram_write"] = np.where(sram, wbits * cc.sram_write_j(V)[:, None], 0.0)
+    cells_written = cells_filled(pk)
+    f["sram_write"] = np.where(sram, cells_written * cc.sram_write_j(V)[:, None], 0.0)
     wd = cc.sram_weight_driver_j(V, designs.xbar_cols) / designs.xbar_cols
-    f["weight_drivers"] = np.where(sram, wbits * wd[:, None], 0.0)
+    f["weight_drivers"] = np.where(sram, cells_written * wd[:, None], 0.0)
     f["dram"] = np.where(sram, wbits * cc.DRAM_J_PER_BIT, 0.0)
 
     # activation traffic: outputs once per reduction pass, inputs once per weight pass
@@ -251,7 +316,10 @@ def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
     ecal = cal.get("energy", {})
     e_ca = _node_factor(designs.technology_nm, ecal.get("tech_scale_cacti"),
                         cc.cacti_tech_scale(designs.technology_nm)[0])
-    f["glb_in"] = in_bits * t_in * (e_glb_r * e_ca)[:, None]
+    # GLB input reads: every cycle the GLB sends the spatial input tile (channels x the
+    # receptive field of the spatially packed output rows/columns, stride 1 as CiMLoop's
+    # problem base reads it, CM §6.9); fitted multiplier ~1
+    f["glb_in"] = spatial_input_bits(pk) * pk.cycles * (e_glb_r * e_ca)[:, None]
     f["glb_out"] = out_bits * t_out * ((e_glb_r + e_glb_w) * e_ca)[:, None]
     f["router"] = (in_bits * t_in * mc_up + out_bits * t_out * red_up) * (
         cc.ROUTER_J_PER_ACTION / cc.ROUTER_WIDTH_BITS)
@@ -272,11 +340,8 @@ def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
     f["leakage"] = cycles_s * (p_glb[:, None] + cells_used * p_cell[:, None])
 
     # data-dependent input activity (CM §4): cell and row energies are linear in the average
-    # input value ai of each workload's layers (from CiMLoop's input histograms, which the
-    # layer table does not carry); calibrated per workload, cc.AVG_INPUT where unknown
-    ai = ecal.get("average_input_value", {})
-    act = np.array([float(ai.get(n, cc.AVG_INPUT)) / cc.AVG_INPUT for n in stack.names])
-    act_l = act[stack.workload_index][None, :]
+    # input value ai of each layer, from CiMLoop's input histograms (not fitted)
+    act_l = (average_input_values(stack) / cc.AVG_INPUT)[None, :]
     for k in ("cell_read", "row_drivers", "sram_row"):
         f[k] = f[k] * act_l
 
