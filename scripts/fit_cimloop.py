@@ -57,6 +57,10 @@ FITTED_COEFS = ("glb_in", "glb_out", "router", "input_buffer", "output_buffer", 
                 "leakage", "sram_row", "sram_write")
 NS_FEATURES = ("cell_read", "row_drivers", "sram_row", "adc", "sram_write", "weight_drivers")
 CACTI_FEATURES = ("glb_in", "glb_out", "input_buffer", "output_buffer")
+#: traffic features with one multiplier per memory type (different GLB mapping constraints,
+#: CM §3.2); env IMCOPT_FIT_PER_MEMORY overrides (comma list) for experiments
+PER_MEMORY: tuple[str, ...] = tuple(
+    x for x in os.environ.get("IMCOPT_FIT_PER_MEMORY", "glb_out").split(",") if x)
 RIDGE_AREA = 1e-12
 RIDGE_ENERGY = 1e-4
 WRITE_NODE_START = 100.0
@@ -185,8 +189,9 @@ class EnergyFit:
             if k == "sram_row" or k == "sram_write":
                 keys = np.array([cl.sram_row_key(a, c) if k == "sram_row" else
                                  cl.sram_write_key(a) for a, c in zip(volt, cols, strict=True)])
-            else:  # one multiplier shared by RRAM and SRAM: per-memory traffic multipliers
-                # were tried and generalise worse (leave-one-network-out, mobilenet_v3 RRAM)
+            elif k in PER_MEMORY:  # "<feature>:RRAM" / "<feature>:SRAM" (cimloop.py reads both)
+                keys = np.where(sram, f"{k}:SRAM", f"{k}:RRAM")
+            else:  # one multiplier shared by RRAM and SRAM
                 keys = np.full(len(v), k)
             for key in sorted(set(keys[sram].tolist()) if k.startswith("sram_")
                               else set(keys.tolist())):

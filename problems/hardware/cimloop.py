@@ -5,7 +5,10 @@ packing (`packing.py`, CM §3.1-3.4), chip area from the component areas (CM §3
 energy structurally as sum over components of (action count from the packing) x (per-action
 energy, `cimloop_components.py`). Constants the documentation cannot give (effective activation
 traffic multipliers, undocumented CACTI / NeuroSim table cells, technology-node factors) are
-read from ``data/cimloop_calibration.json``, written by ``scripts/fit_cimloop.py``.
+read from ``data/cimloop_calibration.json``, written by ``scripts/fit_cimloop.py``. The
+per-layer average input value that scales cell and row energies (CM §4) is not fitted: it is
+computed from CiMLoop's input histograms (``data/cimloop_average_inputs.csv``, written by
+``scripts/cimloop_average_inputs.py``); other workloads use the documented median.
 
 As in CiMLoop, there is one ADC per column: ``adcs_per_macro`` is ignored (CM §6.4);
 ``adc_bits`` other than 5 rescales ADC energy and area by NeuroSim's resolution table (§5A).
@@ -233,12 +236,13 @@ def _spatial(pk: Packing, dim: str) -> np.ndarray:
     return out
 
 
-def spatial_input_bits(pk: Packing) -> np.ndarray:
-    """Input bits the arrays consume in one cycle: N x G x C x (P + R - 1) x (Q + S - 1)
-    over the spatial factors (a sliding window of stride 1), x 8 bits."""
+def spatial_input_bits(pk: Packing, h_stride: np.ndarray | int = 1,
+                       w_stride: np.ndarray | int = 1) -> np.ndarray:
+    """Input bits the arrays consume in one cycle: N x G x C x ((P-1) hs + R) x ((Q-1) ws + S)
+    over the spatial factors, x 8 bits."""
     sp = {d: _spatial(pk, d) for d in ("N", "G", "C", "P", "R", "Q", "S")}
-    return (sp["N"] * sp["G"] * sp["C"] * (sp["P"] + sp["R"] - 1) * (sp["Q"] + sp["S"] - 1)
-            * cc.INPUT_BITS)
+    return (sp["N"] * sp["G"] * sp["C"] * ((sp["P"] - 1) * h_stride + sp["R"])
+            * ((sp["Q"] - 1) * w_stride + sp["S"]) * cc.INPUT_BITS)
 
 
 def cells_filled(pk: Packing) -> np.ndarray:
@@ -292,7 +296,11 @@ def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
     N, C, M, G = stack.N, stack.C, stack.M, stack.G
     R, S, P, Q = stack.R, stack.S, stack.P, stack.Q
     out_bits = (N * M * G * P * Q * cc.OUTPUT_BITS).astype(float)[None, :]
-    in_bits = (N * C * G * (P + R - 1) * (Q + S - 1) * cc.INPUT_BITS).astype(float)[None, :]
+    # input tensor with the layer's strides: (P-1) stride + R rows (CM §6.9 guessed stride 1
+    # from the YAML spelling; the stored energies prefer the strides, mobilenet_v3 most)
+    hs, ws = stack.h_stride, stack.w_stride
+    in_bits = (N * C * G * ((P - 1) * hs + R) * ((Q - 1) * ws + S) * cc.INPUT_BITS
+               ).astype(float)[None, :]
     lv = pk.left
     red_left = (lv[..., DIM_INDEX["C"]] * lv[..., DIM_INDEX["R"]] * lv[..., DIM_INDEX["S"]]
                 * lv[..., DIM_INDEX["Y"]]).astype(float)
@@ -317,9 +325,11 @@ def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
     e_ca = _node_factor(designs.technology_nm, ecal.get("tech_scale_cacti"),
                         cc.cacti_tech_scale(designs.technology_nm)[0])
     # GLB input reads: every cycle the GLB sends the spatial input tile (channels x the
-    # receptive field of the spatially packed output rows/columns, stride 1 as CiMLoop's
-    # problem base reads it, CM §6.9); fitted multiplier ~1
-    f["glb_in"] = spatial_input_bits(pk) * pk.cycles * (e_glb_r * e_ca)[:, None]
+    # receptive field of the spatially packed output rows/columns)
+    # + in RRAM runs the GLB is below a zero-cost backing store (CM §1): the input tensor is
+    # written into it once (fills); in SRAM runs the GLB is the backing store (no fills)
+    f["glb_in"] = (spatial_input_bits(pk, hs, ws) * pk.cycles * e_glb_r[:, None]
+                   + np.where(sram, 0.0, in_bits * e_glb_w[:, None])) * e_ca[:, None]
     f["glb_out"] = out_bits * t_out * ((e_glb_r + e_glb_w) * e_ca)[:, None]
     f["router"] = (in_bits * t_in * mc_up + out_bits * t_out * red_up) * (
         cc.ROUTER_J_PER_ACTION / cc.ROUTER_WIDTH_BITS)
