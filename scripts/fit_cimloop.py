@@ -57,10 +57,9 @@ FITTED_COEFS = ("glb_in", "glb_out", "router", "input_buffer", "output_buffer", 
                 "leakage", "sram_row", "sram_write")
 NS_FEATURES = ("cell_read", "row_drivers", "sram_row", "adc", "sram_write", "weight_drivers")
 CACTI_FEATURES = ("glb_in", "glb_out", "input_buffer", "output_buffer")
-#: traffic features with one multiplier per memory type (different GLB mapping constraints,
-#: CM §3.2); env IMCOPT_FIT_PER_MEMORY overrides (comma list) for experiments
-PER_MEMORY: tuple[str, ...] = tuple(
-    x for x in os.environ.get("IMCOPT_FIT_PER_MEMORY", "glb_out").split(",") if x)
+#: traffic features fitted with one multiplier per memory type (--per-memory); none by
+#: default: shared multipliers generalise better to a left-out network
+PER_MEMORY: tuple[str, ...] = ()
 RIDGE_AREA = 1e-12
 RIDGE_ENERGY = 1e-4
 WRITE_NODE_START = 100.0
@@ -312,6 +311,27 @@ class EnergyFit:
         return best.x
 
 
+#: raw design parameters of the baseline regression (log of each, voltage linear)
+BASELINE_LOG = ("technology_nm", "bits_per_cell", "base_latency_s", "xbar_rows", "xbar_cols",
+                "router_groups", "tiles_per_group", "macros_per_tile", "glb_bytes")
+
+
+def baseline_loglinear(results: pd.DataFrame, rows: np.ndarray) -> list[dict]:
+    """The issue's yardstick: per (memory, network), least squares of log EDAP on the raw
+    parameters (their logs, and voltage), fitted and scored in-sample on that network's rows.
+    Returns per group n and the Spearman rho of EDAP it reaches."""
+    out = []
+    sub = results.iloc[rows]
+    for (mem, net), g in sub.groupby(["memory", "network"], sort=True):
+        y = np.log(g["energy_j"] * g["latency_s"] * g["area_mm2"]).to_numpy()
+        cols = [np.log(g[c].to_numpy(float)) for c in BASELINE_LOG] + [g["voltage_v"].to_numpy()]
+        X = np.column_stack([np.ones(len(g))] + [c for c in cols if np.ptp(c) > 0])
+        coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+        out.append({"memory": mem, "network": net, "n": len(g),
+                    "rho_edap": val._rho(X @ coef, y)})
+    return out
+
+
 def metrics_for(results: pd.DataFrame, model_e: np.ndarray, rows: np.ndarray,
                 area: np.ndarray, lat: np.ndarray) -> list[dict]:
     model = pd.DataFrame({"model_energy_j": model_e, "model_latency_s": lat,
@@ -327,7 +347,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-cv", action="store_true")
     ap.add_argument("--robust-passes", type=int, default=ROBUST_PASSES,
                     help="Huber reweighting passes of the energy fit (0: plain least squares)")
+    ap.add_argument("--per-memory", default="", metavar="FEATURES",
+                    help=f"comma list of traffic features ({', '.join(cl.TRAFFIC_FEATURES)}) "
+                         "fitted with one multiplier per memory type")
     args = ap.parse_args(argv)
+    global PER_MEMORY
+    PER_MEMORY = tuple(x for x in args.per_memory.split(",") if x)
+    unknown = set(PER_MEMORY) - set(cl.TRAFFIC_FEATURES)
+    if unknown:
+        ap.error(f"--per-memory: unknown feature(s) {sorted(unknown)}")
     ref_dir = args.reference or reference_dir()
     if ref_dir is None:
         print("reference data not found (set IMCOPT_REFERENCE)", file=sys.stderr)
@@ -378,6 +406,15 @@ def main(argv: list[str] | None = None) -> int:
         print("\nleave-one-network-out CV (each network scored by a fit on the others):")
         _print_groups(cv_groups)
 
+    baseline = baseline_loglinear(results, rows)
+    print("\nrho of EDAP: per-network log-linear regression (in-sample) vs this model "
+          "(in-sample / leave-one-network-out):")
+    cv_by = {(g["memory"], g["network"]): g for g in cv_groups}
+    for b, g in zip(baseline, fit_groups, strict=True):
+        lono = cv_by.get((g["memory"], g["network"]), {}).get("rho_edap", float("nan"))
+        print(f"  {b['memory']:6} {b['network']:20} regression {b['rho_edap']:.4f}   model "
+              f"{g['rho_edap']:.4f} / {lono:.4f}")
+
     cal["provenance"] = {
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "script": "scripts/fit_cimloop.py",
@@ -390,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
             sum(v["designs"] for v in area_resid.values())),
         "area_residuals": area_resid,
         "energy_in_sample": fit_groups, "energy_leave_one_network_out": cv_groups,
+        "baseline_loglinear_in_sample": baseline,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")

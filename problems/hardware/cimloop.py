@@ -228,11 +228,19 @@ def average_input_values(stack: WorkloadStack, path: str | Path | None = None) -
     return out
 
 
-def _spatial(pk: Packing, dim: str) -> np.ndarray:
-    """Product of a dimension's spatial factors over all packing levels, (n_d, n_l)."""
+def _spatial(pk: Packing, dim: str, levels: tuple[str, ...] | None = None) -> np.ndarray:
+    """Product of a dimension's spatial factors over packing levels (all by default)."""
     out = np.ones(pk.cycles.shape)
-    for f in pk.factors.values():
-        out = out * f[..., DIM_INDEX[dim]]
+    for name in levels or tuple(pk.factors):
+        out = out * pk.factors[name][..., DIM_INDEX[dim]]
+    return out
+
+
+def spatial_output_bits(pk: Packing) -> np.ndarray:
+    """Output bits the arrays produce in one cycle: N x G x M x P x Q spatial factors x 8."""
+    out = np.full(pk.cycles.shape, float(cc.OUTPUT_BITS))
+    for d in ("N", "G", "M", "P", "Q"):
+        out = out * _spatial(pk, d)
     return out
 
 
@@ -340,8 +348,12 @@ def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
     e_ob = (cc.buffer_table(cc.BUF_READ_PJ, np.maximum(width, 32), designs.xbar_cols)
             + cc.buffer_table(cc.BUF_WRITE_PJ, np.maximum(width, 32), designs.xbar_cols)
             ) * 1e-12 / np.maximum(width, 32) * e_ca
-    f["input_buffer"] = in_bits * t_in * mc_up * mcast("macro_in_tile") * e_ib[:, None]
-    f["output_buffer"] = out_bits * t_out * red_up * red("macro_in_tile") * e_ob[:, None]
+    # tile buffers, per cycle: every used tile receives its input tile (copies for the output-
+    # channel / weight-slice factors above the tile) and collects its output tile (partial
+    # sums of the reduction factors above the tile)
+    dup_up = mc_up * _spatial(pk, "Y", ("tile_in_chip", "shared_router_group"))
+    f["input_buffer"] = spatial_input_bits(pk, hs, ws) * pk.cycles * dup_up * e_ib[:, None]
+    f["output_buffer"] = spatial_output_bits(pk) * pk.cycles * red_up * e_ob[:, None]
 
     # leakage (CM §2): GLB (CACTI) over the layer's time + SRAM cells in use
     p_glb = cc.glb_table(cc.GLB_LEAK_W, glb_bytes)
