@@ -87,7 +87,8 @@ MODEL_FILES: dict[str, tuple[str, ...]] = {
     "physical": ("design.py", "result.py", "cost.py", "physical.py", "components.py",
                  "technology.py"),
     "cimloop": ("design.py", "result.py", "cost.py", "cimloop.py", "cimloop_components.py",
-                "packing.py", "data/cimloop_calibration.json"),
+                "packing.py", "data/cimloop_calibration.json",
+                "data/cimloop_average_inputs.csv"),
 }
 
 
