@@ -25,9 +25,12 @@ not give; every documented value stays in ``problems/hardware/cimloop_components
   problems/hardware/data/cimloop_average_inputs.csv); an earlier version of this script fitted
   one ai per network and recovered the histogram values (e.g. resnet50's 0.05: the paper's
   resnet50 layer files carry input histograms piled in the most negative bin).
-* leave-one-network-out CV refits everything on the other networks and scores the left-out one.
+* leave-one-network-out CV refits everything on the other networks and scores the left-out one;
+  the yardstick, a per-network log-linear regression of log EDAP on the raw parameters fitted
+  on that network itself, is scored too (`baseline_loglinear`). All three go to provenance.
 
 Usage: python scripts/fit_cimloop.py [--reference DIR] [--out FILE] [--no-cv]
+                                     [--robust-passes K] [--per-memory FEATURES]
 """
 
 from __future__ import annotations
