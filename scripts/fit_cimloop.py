@@ -60,9 +60,6 @@ FITTED_COEFS = ("glb_in", "glb_out", "router", "input_buffer", "output_buffer", 
                 "leakage", "sram_row", "sram_write")
 NS_FEATURES = ("cell_read", "row_drivers", "sram_row", "adc", "sram_write", "weight_drivers")
 CACTI_FEATURES = ("glb_in", "glb_out", "input_buffer", "output_buffer")
-#: traffic features fitted with one multiplier per memory type (--per-memory); none by
-#: default: shared multipliers generalise better to a left-out network
-PER_MEMORY: tuple[str, ...] = ()
 RIDGE_AREA = 1e-12
 RIDGE_ENERGY = 1e-4
 WRITE_NODE_START = 100.0
@@ -170,7 +167,10 @@ class EnergyFit:
     multiplier across every design and network; cell reads, RRAM row drivers, ADC and weight
     drivers keep the documented energy (multiplier fixed at 1)."""
 
-    def __init__(self, feats: dict[str, np.ndarray], results: pd.DataFrame) -> None:
+    def __init__(self, feats: dict[str, np.ndarray], results: pd.DataFrame,
+                 per_memory: tuple[str, ...] = ()) -> None:
+        """``per_memory``: traffic features fitted with one multiplier per memory type (none
+        by default: shared multipliers generalise better to a left-out network)."""
         self.node = results["technology_nm"].to_numpy(float)
         self.robust_passes = ROBUST_PASSES
         volt = results["voltage_v"].to_numpy(float)
@@ -191,7 +191,7 @@ class EnergyFit:
             if k == "sram_row" or k == "sram_write":
                 keys = np.array([cl.sram_row_key(a, c) if k == "sram_row" else
                                  cl.sram_write_key(a) for a, c in zip(volt, cols, strict=True)])
-            elif k in PER_MEMORY:  # "<feature>:RRAM" / "<feature>:SRAM" (cimloop.py reads both)
+            elif k in per_memory:  # "<feature>:RRAM" / "<feature>:SRAM" (cimloop.py reads both)
                 keys = np.where(sram, f"{k}:SRAM", f"{k}:RRAM")
             else:  # one multiplier shared by RRAM and SRAM
                 keys = np.full(len(v), k)
@@ -354,9 +354,8 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"comma list of traffic features ({', '.join(cl.TRAFFIC_FEATURES)}) "
                          "fitted with one multiplier per memory type")
     args = ap.parse_args(argv)
-    global PER_MEMORY
-    PER_MEMORY = tuple(x for x in args.per_memory.split(",") if x)
-    unknown = set(PER_MEMORY) - set(cl.TRAFFIC_FEATURES)
+    per_memory = tuple(x for x in args.per_memory.split(",") if x)
+    unknown = set(per_memory) - set(cl.TRAFFIC_FEATURES)
     if unknown:
         ap.error(f"--per-memory: unknown feature(s) {sorted(unknown)}")
     ref_dir = args.reference or reference_dir()
@@ -377,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = np.flatnonzero(valid)
     ref_e = results["energy_j"].to_numpy()
     groups = (results["memory"] + "/" + results["network"]).to_numpy()
-    ef = EnergyFit(feats, results)
+    ef = EnergyFit(feats, results, per_memory)
     ef.robust_passes = args.robust_passes
     theta = ef.fit(ref_e, groups, rows)
     coefs, ns, ca = ef.unpack(theta)

@@ -204,9 +204,9 @@ def _average_input_table(path: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     p = Path(path)
     if not p.is_file():
         return {}
-    df = pd.read_csv(p)
-    return {str(net): (g.sort_values("layer")[list(_SHAPE)].to_numpy(np.int64),
-                       g.sort_values("layer")["average_input_value"].to_numpy(float))
+    df = pd.read_csv(p).sort_values(["network", "layer"])
+    return {str(net): (g[list(_SHAPE)].to_numpy(np.int64),
+                       g["average_input_value"].to_numpy(float))
             for net, g in df.groupby("network")}
 
 
@@ -316,16 +316,10 @@ def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
     t_out = np.where(sram, red_left, 1.0)
     t_in = np.where(sram, rep_left, 1.0)
 
-    def red(level: str) -> np.ndarray:
-        fl = pk.factors[level]
-        return (fl[..., DIM_INDEX["C"]] * fl[..., DIM_INDEX["R"]] * fl[..., DIM_INDEX["S"]]
-                * fl[..., DIM_INDEX["Y"]]).astype(float)
-
-    def mcast(level: str) -> np.ndarray:
-        return pk.factors[level][..., DIM_INDEX["M"]].astype(float)
-
-    red_up = red("tile_in_chip") * red("shared_router_group")
-    mc_up = mcast("tile_in_chip") * mcast("shared_router_group")
+    up = ("tile_in_chip", "shared_router_group")
+    red_up = (_spatial(pk, "C", up) * _spatial(pk, "R", up) * _spatial(pk, "S", up)
+              * _spatial(pk, "Y", up))
+    mc_up = _spatial(pk, "M", up)
     glb_bytes = designs.glb_bytes
     e_glb_r = cc.glb_table(cc.GLB_READ_PJ, glb_bytes) * 1e-12 / cc.GLB_WIDTH_BITS
     e_glb_w = cc.glb_table(cc.GLB_WRITE_PJ, glb_bytes) * 1e-12 / cc.GLB_WIDTH_BITS
@@ -351,7 +345,7 @@ def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
     # tile buffers, per cycle: every used tile receives its input tile (copies for the output-
     # channel / weight-slice factors above the tile) and collects its output tile (partial
     # sums of the reduction factors above the tile)
-    dup_up = mc_up * _spatial(pk, "Y", ("tile_in_chip", "shared_router_group"))
+    dup_up = mc_up * _spatial(pk, "Y", up)
     f["input_buffer"] = spatial_input_bits(pk, hs, ws) * pk.cycles * dup_up * e_ib[:, None]
     f["output_buffer"] = spatial_output_bits(pk) * pk.cycles * red_up * e_ob[:, None]
 
