@@ -144,6 +144,13 @@ def _base_objective(objective: ObjectiveConfig | None) -> ObjectiveConfig:
                            area_budget_mm2=o.area_budget_mm2)
 
 
+def _cache_file(space: SearchSpace, stack: WorkloadStack, objective: ObjectiveConfig | None,
+                convention: str, cache: Path | None) -> tuple[str, Path]:
+    """(cache key, file) of the specialists of ``stack`` in ``space`` under ``objective``."""
+    key = cache_key(space, stack, _base_objective(objective), convention)
+    return key, Path(cache or cache_dir()) / "specialists" / f"{key}.json"
+
+
 def find_specialists(
     space: SearchSpace,
     workloads: WorkloadStack | Sequence[Workload],
@@ -158,9 +165,7 @@ def find_specialists(
     from problems.exhaustive import exhaustive_search
 
     stack = as_stack(workloads)
-    base = _base_objective(objective)
-    key = cache_key(space, stack, base, convention)
-    path = Path(cache or cache_dir()) / "specialists" / f"{key}.json"
+    key, path = _cache_file(space, stack, objective, convention, cache)
     if use_cache and path.is_file():
         try:
             spec = Specialists.from_dict(json.loads(path.read_text()))
@@ -169,8 +174,8 @@ def find_specialists(
                 return spec
         except (ValueError, KeyError, TypeError):
             pass  # corrupt or foreign cache entry: recompute and overwrite
-    res = exhaustive_search(space, stack, base, convention, top_k=1, chunk=chunk,
-                            progress=progress)
+    res = exhaustive_search(space, stack, _base_objective(objective), convention, top_k=1,
+                            chunk=chunk, progress=progress)
     spec = specialists_from_result(res, space, stack, key)
     if use_cache:
         write_json_atomic(path, spec.to_dict())
@@ -186,9 +191,9 @@ def store_specialists(res: object, space: SearchSpace,
     if tuple(res.flat_range) != (0, space.size):  # type: ignore[attr-defined]
         return None
     stack = as_stack(workloads)
-    key = cache_key(space, stack, _base_objective(objective), convention)
+    key, path = _cache_file(space, stack, objective, convention, cache)
     spec = specialists_from_result(res, space, stack, key)
-    write_json_atomic(Path(cache or cache_dir()) / "specialists" / f"{key}.json", spec.to_dict())
+    write_json_atomic(path, spec.to_dict())
     return spec
 
 

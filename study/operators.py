@@ -95,6 +95,18 @@ class _PhaseOperatorMixin:
     """Resolves the active :class:`Phase` from the ``algorithm`` pymoo passes to ``do``."""
 
     schedule: PhaseSchedule
+    _phase: Phase
+    prob: Any
+
+    def _use_schedule(self, schedule: PhaseSchedule | None) -> None:
+        self.schedule = schedule if schedule is not None else PhaseSchedule.constant()
+        self._phase = self.schedule.phases[0]
+
+    def _enter_phase(self, algorithm: Any, prob_field: str) -> None:
+        """Make the phase of ``algorithm``'s generation current and set the operator's
+        pymoo-level probability from that phase's ``prob_field``."""
+        self._phase = self.current_phase(algorithm)
+        self.prob = getattr(self._phase, prob_field)
 
     def current_phase(self, algorithm: Any) -> Phase:
         if algorithm is None:
@@ -107,13 +119,11 @@ class PhaseSBX(_PhaseOperatorMixin, Crossover):
 
     def __init__(self, schedule: PhaseSchedule | None = None) -> None:
         super().__init__(2, 2, prob=1.0)
-        self.schedule = schedule if schedule is not None else PhaseSchedule.constant()
-        self._phase = self.schedule.phases[0]
+        self._use_schedule(schedule)
 
     def do(self, problem: Any, pop: Any, parents: Any = None, *args: Any, **kwargs: Any) -> Any:
         """Set the phase's mating probability, then run pymoo's crossover bookkeeping."""
-        self._phase = self.current_phase(kwargs.get("algorithm"))
-        self.prob = self._phase.sbx_prob
+        self._enter_phase(kwargs.get("algorithm"), "sbx_prob")
         return super().do(problem, pop, parents, *args, **kwargs)
 
     def _do(self, problem: Any, X: np.ndarray, *args: Any, random_state: Any = None, **kwargs: Any):
@@ -127,13 +137,11 @@ class PhasePM(_PhaseOperatorMixin, Mutation):
 
     def __init__(self, schedule: PhaseSchedule | None = None) -> None:
         super().__init__(prob=1.0)
-        self.schedule = schedule if schedule is not None else PhaseSchedule.constant()
-        self._phase = self.schedule.phases[0]
+        self._use_schedule(schedule)
 
     def do(self, problem: Any, pop: Any, inplace: bool = True, *args: Any, **kwargs: Any) -> Any:
         """Set the phase's per-offspring mutation probability, then run pymoo's bookkeeping."""
-        self._phase = self.current_phase(kwargs.get("algorithm"))
-        self.prob = self._phase.pm_prob
+        self._enter_phase(kwargs.get("algorithm"), "pm_prob")
         return super().do(problem, pop, inplace, *args, **kwargs)
 
     def _do(self, problem: Any, X: np.ndarray, *args: Any, random_state: Any = None, **kwargs: Any):
