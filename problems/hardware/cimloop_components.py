@@ -24,7 +24,7 @@ RRAM_E_ON_J = 12.4e-15          # CM §2: per-pulse energy of an on cell (0.5 V 
 RRAM_E_OFF_J = 2.28e-15         # CM §2: per-pulse energy of an off cell
 RRAM_CELL_AREA_UM2 = 0.04915    # CM §2 / §5C: 48 F^2 at 32 nm
 SRAM_CELL_AREA_UM2 = 0.2867     # CM §2 / §5C: 280 F^2 at 32 nm
-AVG_INPUT = 0.5                 # CM §4: ai median 0.496 (10-90 % 0.47-0.54), used for all layers
+AVG_INPUT = 0.5                 # CM §4: median ai 0.496; for layers without input histograms
 #: CM §4: average weight-slice value aw per bits_per_cell 1..8
 AVG_WEIGHT_BY_BPC = np.array([0.50, 0.50, 0.40, 0.50, 0.30, 0.26, 0.25, 0.49])
 
