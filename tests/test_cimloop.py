@@ -382,3 +382,45 @@ def test_sram_weight_fills_count_every_copy():
     assert cw[1] == pytest.approx(8 * cw[0], rel=1e-9)
     dram = res.energy_breakdown_j["dram"][:, 0]
     assert dram[1] == pytest.approx(dram[0], rel=1e-12)  # fetched once, multicast
+
+
+def test_validate_with_own_average_input_table(tmp_path, capsys):
+    """Users' own CiMLoop networks: `--average-inputs` supplies their per-layer activity."""
+    from study.cli.main import main
+
+    lay = tmp_path / "layers.csv"
+    lay.write_text("network,layer,N,C,M,R,S,P,Q,G\n"
+                   "tiny,0,1,16,32,3,3,8,8,1\ntiny,1,1,32,10,1,1,1,1,1\n")
+    res = tmp_path / "results.csv"
+    rows = [",".join(val.RESULT_COLUMNS)]
+    for v in (0.5, 0.6, 0.7, 0.8):
+        rows.append(f"RRAM,tiny,32,{v},1,1e-9,128,128,2,4,4,1048576,{1e-6 * v},1e-8,10")
+    res.write_text("\n".join(rows) + "\n")
+    ai = tmp_path / "ai.csv"
+    ai.write_text("network,layer,C,M,R,S,P,Q,G,average_input_value\n"
+                  "tiny,0,16,32,3,3,8,8,1,0.25\ntiny,1,32,10,1,1,1,1,1,0.25\n")
+    results = val.load_results(res)
+    workloads = val.load_layers(lay)
+    base = val.model_for_rows(results, workloads)["model_energy_j"].to_numpy(float)
+    low = val.model_for_rows(results, workloads, average_inputs=ai)["model_energy_j"]
+    low = low.to_numpy(float)
+    # RRAM energy is dominated by cell reads, linear in ai: half the activity, ~half the energy
+    assert np.all(low < 0.6 * base) and np.all(low > 0.4 * base)
+    out = tmp_path / "v.json"
+    main(["validate", "--reference", str(res), "--layers", str(lay),
+          "--average-inputs", str(ai), "--json", str(out)])
+    assert json.loads(out.read_text())["groups"][0]["network"] == "tiny"
+    # bad tables: missing file, missing column, value out of range -> exit 2 naming the problem
+    for text, msg in ((None, "does not exist"),
+                      ("network,layer,C\ntiny,0,16\n", "missing column"),
+                      ("network,layer,C,M,R,S,P,Q,G,average_input_value\n"
+                       "tiny,0,16,32,3,3,8,8,1,1.5\n", "row 2")):
+        bad = tmp_path / f"bad{len(msg)}.csv"
+        if text is not None:
+            bad.write_text(text)
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exc:
+            main(["validate", "--reference", str(res), "--layers", str(lay),
+                  "--average-inputs", str(bad)])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and msg in err, err

@@ -199,12 +199,30 @@ AVERAGE_INPUTS_PATH = Path(__file__).with_name("data") / "cimloop_average_inputs
 _SHAPE = ("C", "M", "R", "S", "P", "Q", "G")
 
 
+AVERAGE_INPUT_COLUMNS: tuple[str, ...] = ("network", "layer", *_SHAPE, "average_input_value")
+
+
 @lru_cache(maxsize=4)
 def _average_input_table(path: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     p = Path(path)
     if not p.is_file():
+        if p != AVERAGE_INPUTS_PATH:
+            raise ImcoptError(f"average-input table {p} does not exist")
         return {}
-    df = pd.read_csv(p).sort_values(["network", "layer"])
+    try:
+        df = pd.read_csv(p)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ImcoptError(f"average-input table {p}: cannot parse as CSV ({exc})") from exc
+    missing = [c for c in AVERAGE_INPUT_COLUMNS if c not in df.columns]
+    if missing:
+        raise ImcoptError(f"average-input table {p}: missing column(s) {missing} "
+                          f"(write it with scripts/cimloop_average_inputs.py)")
+    ai = pd.to_numeric(df["average_input_value"], errors="coerce")
+    if ai.isna().any() or ((ai < 0) | (ai > 1)).any():
+        row = int(np.flatnonzero(ai.isna() | (ai < 0) | (ai > 1))[0])
+        raise ImcoptError(f"average-input table {p}, row {row + 2}: average_input_value must "
+                          f"be a number in [0, 1]")
+    df = df.sort_values(["network", "layer"])
     return {str(net): (g[list(_SHAPE)].to_numpy(np.int64),
                        g["average_input_value"].to_numpy(float))
             for net, g in df.groupby("network")}
@@ -213,9 +231,9 @@ def _average_input_table(path: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def average_input_values(stack: WorkloadStack, path: str | Path | None = None) -> np.ndarray:
     """Per-layer average input value ai (CM §4), shape (n_layers,).
 
-    From ``data/cimloop_average_inputs.csv`` (computed from CiMLoop's input histograms by
-    ``scripts/cimloop_average_inputs.py``) for a workload whose name and every layer shape
-    match a network there; the documented median ``cc.AVG_INPUT`` otherwise."""
+    From ``path`` (default ``data/cimloop_average_inputs.csv``; both written from CiMLoop's
+    input histograms by ``scripts/cimloop_average_inputs.py``) for a workload whose name and
+    every layer shape match a network there; the documented median ``cc.AVG_INPUT`` otherwise."""
     table = _average_input_table(str(path or AVERAGE_INPUTS_PATH))
     out = np.full(stack.n_layers, cc.AVG_INPUT)
     for i, name in enumerate(stack.names):
@@ -264,8 +282,8 @@ def cells_filled(pk: Packing) -> np.ndarray:
 
 
 def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
-                      cycles_s: np.ndarray, calibration: dict | None = None
-                      ) -> dict[str, np.ndarray]:
+                      cycles_s: np.ndarray, calibration: dict | None = None,
+                      average_inputs: str | Path | None = None) -> dict[str, np.ndarray]:
     """Per design x layer energy of each component before the fitted multipliers, J.
 
     Keys: the `ENERGY_COMPONENTS` split further where a multiplier applies (``glb_in``,
@@ -357,7 +375,7 @@ def energy_features_j(designs: DesignBatch, stack: WorkloadStack, pk: Packing,
 
     # data-dependent input activity (CM §4): cell and row energies are linear in the average
     # input value ai of each layer, from CiMLoop's input histograms (not fitted)
-    act_l = (average_input_values(stack) / cc.AVG_INPUT)[None, :]
+    act_l = (average_input_values(stack, average_inputs) / cc.AVG_INPUT)[None, :]
     for k in ("cell_read", "row_drivers", "sram_row"):
         f[k] = f[k] * act_l
 
@@ -410,8 +428,12 @@ def energy_coefficients(designs: DesignBatch, calibration: dict | None = None
 
 
 def evaluate_cimloop(designs: DesignBatch, stack: WorkloadStack, breakdown: bool = False,
-                     calibration: dict | None = None) -> CostResult:
+                     calibration: dict | None = None,
+                     average_inputs: str | Path | None = None) -> CostResult:
     """Energy, latency, area of every design on every workload as CiMLoop counted them.
+
+    ``average_inputs``: a per-layer input-activity table of your own CiMLoop workloads
+    (``scripts/cimloop_average_inputs.py``), instead of the built-in one.
 
     Invalid (RRAM weights of some layer not placeable) -> valid False, energy/latency inf.
     """
@@ -424,7 +446,7 @@ def evaluate_cimloop(designs: DesignBatch, stack: WorkloadStack, breakdown: bool
               designs.router_groups)
     cycles_s = pk.cycles * designs.cycle_time_s[:, None]
     placed = stack.per_workload_all(pk.weights_placed)
-    feats = energy_features_j(designs, stack, pk, cycles_s, cal)
+    feats = energy_features_j(designs, stack, pk, cycles_s, cal, average_inputs)
     coefs = energy_coefficients(designs, cal)
     parts: dict[str, np.ndarray] = {}
     for k, v in feats.items():

@@ -92,7 +92,8 @@ def designs_of(df: pd.DataFrame) -> DesignBatch:
 
 
 def model_for_rows(results: pd.DataFrame, workloads: dict[str, Workload],
-                   calibration: dict | None = None, evaluator=None) -> pd.DataFrame:
+                   calibration: dict | None = None, evaluator=None,
+                   average_inputs: str | Path | None = None) -> pd.DataFrame:
     """Model energy/latency/area at every row's design on that row's network.
 
     Returns a frame aligned with `results` with columns model_energy_j, model_latency_s,
@@ -107,7 +108,8 @@ def model_for_rows(results: pd.DataFrame, workloads: dict[str, Workload],
                                                      "model_area_mm2",
                                                      "model_utilization_pct"], dtype=float)
     out["model_valid"] = False
-    ev = evaluator or (lambda d, s: evaluate_cimloop(d, s, calibration=calibration))
+    ev = evaluator or (lambda d, s: evaluate_cimloop(d, s, calibration=calibration,
+                                                      average_inputs=average_inputs))
     for net, g in results.groupby("network", sort=False):
         res = ev(designs_of(g), WorkloadStack.of(workloads[str(net)]))
         out.loc[g.index, "model_energy_j"] = res.energy_j[:, 0]
@@ -181,9 +183,11 @@ def regret(results: pd.DataFrame, model: pd.DataFrame) -> list[dict[str, object]
 
 
 def validate(results_path: str | Path, layers_path: str | Path,
-             calibration: dict | None = None) -> dict[str, list[dict[str, object]]]:
-    """Full validation report: {"groups": [...], "regret": [...]}."""
+             calibration: dict | None = None,
+             average_inputs: str | Path | None = None) -> dict[str, list[dict[str, object]]]:
+    """Full validation report: {"groups": [...], "regret": [...]}. ``average_inputs``: the
+    per-layer input-activity table of the networks in ``layers_path`` (default: built-in)."""
     results = load_results(results_path)
     workloads = load_layers(layers_path)
-    model = model_for_rows(results, workloads, calibration)
+    model = model_for_rows(results, workloads, calibration, average_inputs=average_inputs)
     return {"groups": group_metrics(results, model), "regret": regret(results, model)}

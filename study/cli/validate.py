@@ -35,16 +35,24 @@ def write_json_atomic(path: Path, payload: dict) -> None:
               help="CiMLoop results CSV (default: cimloop_results.csv in the reference dir).")
 @click.option("--layers", "layers", type=click.Path(path_type=Path), default=None,
               help="Layer-shape CSV (default: cimloop_layers.csv in the reference dir).")
+@click.option("--average-inputs", "average_inputs", type=click.Path(path_type=Path),
+              default=None,
+              help="Per-layer input-activity CSV of your networks, written from their CiMLoop "
+                   "workload YAMLs by scripts/cimloop_average_inputs.py (default: built-in "
+                   "table; other networks use 0.5).")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Also write the metrics as JSON to this file.")
-def validate(reference: Path | None, layers: Path | None, json_out: Path | None) -> None:
+def validate(reference: Path | None, layers: Path | None, average_inputs: Path | None,
+             json_out: Path | None) -> None:
     """Evaluate the cimloop cost model at every reference row and print agreement metrics."""
     reference = reference or _default("cimloop_results.csv")
     layers = layers or _default("cimloop_layers.csv")
     if reference is None or layers is None:
         raise ImcoptError("no reference data found: pass --reference and --layers "
                           "(or set IMCOPT_REFERENCE)")
-    report = run_validation(reference, layers)
+    if average_inputs is not None and not average_inputs.is_file():
+        raise ImcoptError(f"--average-inputs: file {average_inputs} does not exist")
+    report = run_validation(reference, layers, average_inputs=average_inputs)
     click.echo(f"{'memory':6} {'network':20} {'n':>5} {'rho_EDAP':>8} | {'rho_E':>7} "
                f"{'mae_E':>7} | {'rho_L':>7} {'mae_L':>7} | {'rho_A':>7} {'mae_A':>8}")
     for g in report["groups"]:
