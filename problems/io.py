@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader never sees a partial file, an interrupted write leaves none."""
+"""File I/O: atomic writes (a reader never sees a partial file, an interrupted write leaves
+none) and checked YAML reads (one clear error naming the file and the line)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+from problems.errors import ImcoptError
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -44,3 +50,21 @@ def _json_default(o: object) -> object:
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    """Parse a YAML file; ImcoptError naming ``what``, the file and the offending line."""
+    p = Path(path)
+    if not p.is_file():
+        raise ImcoptError(f"{what} {p} does not exist or is not a file")
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImcoptError(f"{what} {p}: cannot read: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ImcoptError(f"{what} {p}: not valid YAML{at}: "
+                          f"{getattr(exc, 'problem', None) or exc}") from None

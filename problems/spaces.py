@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 import problems
 from problems.errors import ImcoptError
 from problems.hardware.design import INT_PARAMS, MEMORY_TYPES, PARAMETERS, DesignBatch
+from problems.io import read_yaml
 
 #: parameter -> {accepted unit: factor to the canonical unit}; the first entry is canonical
 UNITS: dict[str, dict[str, float]] = {
@@ -278,13 +278,7 @@ class SearchSpace:
             if not path.is_file():
                 raise ImcoptError(f"unknown search space {s!r}; built-in spaces: "
                                   f"{list_spaces()} (or give a .yaml path)")
-        if not path.is_file():
-            raise ImcoptError(f"space file {path} does not exist")
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise ImcoptError(f"space file {path}: invalid YAML: {exc}") from exc
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_yaml(path, "space file"), source=str(path))
 
 
 # -- helpers ----------------------------------------------------------------------------------

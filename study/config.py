@@ -38,10 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from problems.errors import ImcoptError
 from problems.hardware.design import PARAMETERS, DesignBatch
+from problems.io import read_yaml
 from problems.objectives import AGGREGATES as OBJ_AGGREGATES
 from problems.objectives import FABRICATION, KINDS
 
@@ -145,13 +144,7 @@ def _scenario_dict(s: ScenarioConfig) -> dict[str, Any]:
 def load_study(path: str | Path) -> StudyConfig:
     """Read and validate a study YAML file; raise one ImcoptError listing every problem."""
     p = Path(path)
-    if not p.is_file():
-        raise ImcoptError(f"study config {str(p)!r} does not exist or is not a file")
-    try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise ImcoptError(f"study config {p}: not valid YAML: {exc}") from None
-    return parse_study(data, source=str(p))
+    return parse_study(read_yaml(p, "study config"), source=str(p))
 
 
 def parse_study(data: Any, source: str = "<study>", check_names: bool = True,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from problems.errors import ImcoptError
+from problems.io import read_yaml
 
 BASES = ("evaluations", "generations")
 
@@ -163,16 +164,8 @@ class PhaseSchedule:
     @classmethod
     def from_yaml(cls, path: str | Path) -> PhaseSchedule:
         """Load a schedule written by :meth:`to_dict` from a YAML file."""
-        import yaml
-
         path = Path(path)
-        if not path.is_file():
-            raise ImcoptError(f"phase schedule file not found: {path}")
-        with path.open() as fh:
-            try:
-                data = yaml.safe_load(fh)
-            except yaml.YAMLError as exc:
-                raise ImcoptError(f"{path}: invalid YAML: {exc}") from exc
+        data = read_yaml(path, "phase schedule file")
         try:
             return cls.from_dict(data)
         except ImcoptError as exc:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 import numpy as np
-import yaml
 
 from problems.errors import ImcoptError
 from problems.hardware.cost import CONVENTIONS, DEFAULT_CONVENTION
 from problems.hardware.cost import evaluate as evaluate_cost
 from problems.hardware.design import PARAMETERS, DesignBatch
 from problems.hardware.result import CostResult
+from problems.io import read_yaml
 
 
 def _design_options(f):
@@ -27,10 +27,7 @@ def _design_options(f):
 
 def load_design_file(path: Path) -> dict[str, object]:
     """Design parameters from a YAML file (a mapping, optionally under a `design:` key)."""
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ImcoptError(f"{path}: cannot read design YAML: {exc}") from exc
+    data = read_yaml(path, "design file")
     if isinstance(data, dict) and isinstance(data.get("design"), dict):
         data = data["design"]
     if not isinstance(data, dict):
