@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import problems
-from problems.errors import ImcoptError
+from problems.errors import ImcoptError, short
 from problems.hardware.design import INT_PARAMS, MEMORY_TYPES, PARAMETERS, DesignBatch
 from problems.io import read_yaml
 
@@ -276,7 +276,7 @@ class SearchSpace:
         if not (s.endswith((".yaml", ".yml")) or path.is_file()):
             path = spaces_dir() / f"{s}.yaml"
             if not path.is_file():
-                raise ImcoptError(f"unknown search space {s!r}; built-in spaces: "
+                raise ImcoptError(f"unknown search space {short(s)}; built-in spaces: "
                                   f"{list_spaces()} (or give a .yaml path)")
         return cls.from_dict(read_yaml(path, "space file"), source=str(path))
 
@@ -288,7 +288,7 @@ def _parse_variable(rv: object, i: int, where: str) -> Variable:
         raise ImcoptError(f"space file {where}: {field} must be a mapping")
     name = rv.get("name")
     if name not in PARAMETERS:
-        raise ImcoptError(f"space file {where}: {field}.name = {name!r} is not a design "
+        raise ImcoptError(f"space file {where}: {field}.name = {short(name)} is not a design "
                           f"parameter; allowed: {sorted(PARAMETERS)}")
     field = f"variables[{i}] ({name})"
     unknown = sorted(set(rv) - {"name", "values", "range", "unit"})
@@ -299,7 +299,7 @@ def _parse_variable(rv: object, i: int, where: str) -> Variable:
     if unit is None and name == "memory":
         unit = "type"
     if unit not in units:
-        raise ImcoptError(f"space file {where}: {field}.unit = {unit!r}; allowed units for "
+        raise ImcoptError(f"space file {where}: {field}.unit = {short(unit)}; allowed units for "
                           f"{name}: {list(units)}")
     if ("values" in rv) == ("range" in rv):
         raise ImcoptError(f"space file {where}: {field} needs exactly one of values / range")
@@ -314,7 +314,7 @@ def _parse_variable(rv: object, i: int, where: str) -> Variable:
     else:
         for v in vals:
             if isinstance(v, bool) or not isinstance(v, int | float):
-                raise ImcoptError(f"space file {where}: {field}: value {v!r} is not a number")
+                raise ImcoptError(f"space file {where}: {field}: value {short(v)} is not a number")
         scaled = [_clean(float(v) * units[unit]) for v in vals]
     canonical = next(iter(units))
     return Variable(name, _canonical_values(name, scaled, f"space file {where}: {field}"),
@@ -359,12 +359,12 @@ def _canonical_values(name: str, values: object, ctx: str) -> np.ndarray:
             elif isinstance(v, int | np.integer) and 0 <= int(v) < len(MEMORY_TYPES):
                 out[i] = int(v)
             else:
-                raise ImcoptError(f"{ctx}: memory value {v!r}; allowed: {list(MEMORY_TYPES)}")
+                raise ImcoptError(f"{ctx}: memory value {short(v)}; allowed: {list(MEMORY_TYPES)}")
     else:
         try:
             arr = np.array([float(v) for v in raw])
         except (TypeError, ValueError) as exc:
-            raise ImcoptError(f"{ctx}: values must be numbers, got {raw!r}") from exc
+            raise ImcoptError(f"{ctx}: values must be numbers, got {short(raw)}") from exc
         if not np.all(np.isfinite(arr)):
             raise ImcoptError(f"{ctx}: values must be finite")
         if name in INT_PARAMS:

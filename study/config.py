@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from problems.errors import ImcoptError
+from problems.errors import ImcoptError, short
 from problems.hardware.design import PARAMETERS, DesignBatch
 from problems.io import read_yaml
 from problems.objectives import AGGREGATES as OBJ_AGGREGATES
@@ -162,19 +162,19 @@ def parse_study(data: Any, source: str = "<study>", check_names: bool = True,
     _unknown(data, STUDY_KEYS, "study", problems)
     name = data.get("name", Path(source).stem if source else "study")
     if not isinstance(name, str) or not name.strip() or "/" in name:
-        problems.append(f"name: must be a non-empty string without '/', got {name!r}")
+        problems.append(f"name: must be a non-empty string without '/', got {short(name)}")
         name = "study"
     sink: list[str] = problems if check_output else []
     output = _check_output(data.get("output", Path("results") / str(name)), sink)
     budget = data.get("budget", DEFAULT_BUDGET)
     if not _is_int(budget) or budget <= 0:
         problems.append(f"budget: must be a positive integer number of evaluations, "
-                        f"got {budget!r}")
+                        f"got {short(budget)}")
         budget = DEFAULT_BUDGET
     seeds = _parse_seeds(data.get("seeds", 1), problems)
     convention = data.get("convention", "physical")
     if convention not in CONVENTIONS:
-        problems.append(f"convention: unknown {convention!r}; allowed: {list(CONVENTIONS)}")
+        problems.append(f"convention: unknown {short(convention)}; allowed: {list(CONVENTIONS)}")
         convention = "physical"
     scenarios = _parse_scenarios(data.get("scenarios"), problems, check_names)
     algorithms = _parse_algorithms(data.get("algorithms"), problems, check_names)
@@ -185,8 +185,10 @@ def parse_study(data: Any, source: str = "<study>", check_names: bool = True,
 
 
 # -- pieces ---------------------------------------------------------------------------------
-def _format(source: str, problems: list[str]) -> str:
-    lines = "\n".join(f"  - {p}" for p in problems)
+def _format(source: str, problems: list[str], listed: int = 20) -> str:
+    lines = "\n".join(f"  - {p}" for p in problems[:listed])
+    if len(problems) > listed:
+        lines += f"\n  ... and {len(problems) - listed} more"
     return f"{source}: {len(problems)} problem(s) in the study config:\n{lines}"
 
 
@@ -202,20 +204,21 @@ def _unknown(d: Mapping, allowed: set[str], where: str, problems: list[str]) -> 
 
 def _check_output(value: Any, problems: list[str]) -> Path:
     if not isinstance(value, str | os.PathLike) or not str(value).strip():
-        problems.append(f"output: must be a directory path, got {value!r}")
+        problems.append(f"output: must be a directory path, got {short(value)}")
         return Path("results/study")
     path = Path(value).expanduser().absolute()
     if path.exists() and not path.is_dir():
-        problems.append(f"output: {str(path)!r} exists and is not a directory")
+        problems.append(f"output: {short(str(path))} exists and is not a directory")
         return path
     probe = path
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
-        problems.append(f"output: {str(path)!r} cannot be created ({str(probe)!r} is a file)")
+        problems.append(f"output: {short(str(path))} cannot be created "
+                        f"({short(str(probe))} is a file)")
     elif not os.access(probe, os.W_OK | os.X_OK):
-        problems.append(f"output: {str(path)!r} is not writable (no write permission on "
-                        f"{str(probe)!r})")
+        problems.append(f"output: {short(str(path))} is not writable (no write permission on "
+                        f"{short(str(probe))})")
     return path
 
 
@@ -231,12 +234,12 @@ def _parse_seeds(value: Any, problems: list[str]) -> list[int]:
             return [0]
         bad = [v for v in value if not _is_int(v) or v < 0]
         if bad:
-            problems.append(f"seeds: every seed must be a non-negative integer, got {bad}")
+            problems.append(f"seeds: every seed must be a non-negative integer, got {short(bad)}")
             return [0]
         if len(set(value)) != len(value):
-            problems.append(f"seeds: duplicate seeds in {value}")
+            problems.append(f"seeds: duplicate seeds in {short(value)}")
         return [int(v) for v in value]
-    problems.append(f"seeds: must be a positive count or a list of integers, got {value!r}")
+    problems.append(f"seeds: must be a positive count or a list of integers, got {short(value)}")
     return [0]
 
 
@@ -249,7 +252,7 @@ def _parse_scenarios(value: Any, problems: list[str], check: bool) -> list[Scena
     for i, raw in enumerate(value):
         where = f"scenarios[{i}]"
         if not isinstance(raw, Mapping):
-            problems.append(f"{where}: must be a mapping, got {raw!r}")
+            problems.append(f"{where}: must be a mapping, got {short(raw)}")
             continue
         sc = _parse_scenario(raw, where, problems, check)
         if sc is not None:
@@ -268,13 +271,14 @@ def _parse_scenario(raw: Mapping, where: str, problems: list[str],
     _unknown(raw, SCENARIO_KEYS, where, problems)
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip() or "/" in name or name.startswith("."):
-        problems.append(f"{where}.name: required, a non-empty string without '/', got {name!r}")
+        problems.append(f"{where}.name: required, a non-empty string without '/', "
+                        f"got {short(name)}")
         name = f"scenario-{where}"
     else:
-        where = f"scenario {name!r}"
+        where = f"scenario {short(name)}"
     space = raw.get("space")
     if not isinstance(space, str) or not space:
-        problems.append(f"{where}.space: required, a space name or YAML path, got {space!r}")
+        problems.append(f"{where}.space: required, a space name or YAML path, got {short(space)}")
     elif check:
         merged = dict(raw.get("fixed") or {}) if isinstance(raw.get("fixed") or {}, Mapping) \
             else {}
@@ -287,14 +291,14 @@ def _parse_scenario(raw: Mapping, where: str, problems: list[str],
         workloads = list(workloads)
     else:
         problems.append(f"{where}.workloads: required, a set / zoo name, path, or list of them, "
-                        f"got {workloads!r}")
+                        f"got {short(workloads)}")
         workloads = None
     n_workloads = None
     if check and workloads is not None:
         n_workloads = _check_workloads(workloads, where, problems)
     aggregate = raw.get("aggregate", "max")
     if aggregate not in AGGREGATES:
-        problems.append(f"{where}.aggregate: unknown aggregation {aggregate!r}; allowed: "
+        problems.append(f"{where}.aggregate: unknown aggregation {short(aggregate)}; allowed: "
                         f"{list(AGGREGATES)}")
     weights = raw.get("weights")
     if weights is not None and (
@@ -302,7 +306,7 @@ def _parse_scenario(raw: Mapping, where: str, problems: list[str],
         or not all(isinstance(w, int | float) and not isinstance(w, bool) and w >= 0
                    for w in weights)):
         problems.append(f"{where}.weights: must be a list of non-negative numbers, "
-                        f"got {weights!r}")
+                        f"got {short(weights)}")
         weights = None
     if weights is not None and n_workloads is not None and len(weights) != n_workloads:
         problems.append(f"{where}.weights: {len(weights)} weights for {n_workloads} workloads")
@@ -310,39 +314,39 @@ def _parse_scenario(raw: Mapping, where: str, problems: list[str],
         problems.append(f"{where}: aggregate 'weighted' needs 'weights' (one per workload)")
     objective = raw.get("objective", "single")
     if objective not in OBJECTIVE_KINDS:
-        problems.append(f"{where}.objective: unknown kind {objective!r}; allowed: "
+        problems.append(f"{where}.objective: unknown kind {short(objective)}; allowed: "
                         f"{list(OBJECTIVE_KINDS)}")
     fab = raw.get("fabrication_cost", False)
     if fab not in FABRICATION_COST or fab is True:
         problems.append(f"{where}.fabrication_cost: must be false, 'alone' or 'product', "
-                        f"got {fab!r}")
+                        f"got {short(fab)}")
     constraints = raw.get("constraints", {}) or {}
     area = 800.0
     if not isinstance(constraints, Mapping):
-        problems.append(f"{where}.constraints: must be a mapping, got {constraints!r}")
+        problems.append(f"{where}.constraints: must be a mapping, got {short(constraints)}")
     else:
         _unknown(constraints, CONSTRAINT_KEYS, f"{where}.constraints", problems)
         area = constraints.get("area_budget_mm2", 800.0)
         if isinstance(area, bool) or not isinstance(area, int | float) or not area > 0:
             problems.append(f"{where}.constraints.area_budget_mm2: must be a positive number "
-                            f"of mm^2, got {area!r}")
+                            f"of mm^2, got {short(area)}")
             area = 800.0
     fixed = raw.get("fixed", {}) or {}
     if not isinstance(fixed, Mapping):
-        problems.append(f"{where}.fixed: must be a mapping parameter -> value, got {fixed!r}")
+        problems.append(f"{where}.fixed: must be a mapping parameter -> value, got {short(fixed)}")
         fixed = {}
     else:
         fixed = dict(fixed)
         for key in SHORTHAND_FIXED:
             if key in raw:
                 if key in fixed and fixed[key] != raw[key]:
-                    problems.append(f"{where}: {key} = {raw[key]!r} contradicts fixed.{key} = "
-                                    f"{fixed[key]!r}")
+                    problems.append(f"{where}: {key} = {short(raw[key])} contradicts fixed.{key} = "
+                                    f"{short(fixed[key])}")
                 fixed[key] = raw[key]
         _check_fixed(fixed, where, problems)
     exact = raw.get("exact_optimum", False)
     if not isinstance(exact, bool):
-        problems.append(f"{where}.exact_optimum: must be true or false, got {exact!r}")
+        problems.append(f"{where}.exact_optimum: must be true or false, got {short(exact)}")
         exact = False
     if len(problems) > n0:
         return None
@@ -375,7 +379,7 @@ def _check_space(space: str, fixed: Any, where: str, problems: list[str]) -> Non
         return
     if isinstance(fixed, Mapping) and fixed and all(k in PARAMETERS for k in fixed) \
             and set(loaded.names) <= set(fixed):
-        problems.append(f"{where}.fixed: fixes every variable of space {space!r}; nothing "
+        problems.append(f"{where}.fixed: fixes every variable of space {short(space)}; nothing "
                         f"left to search")
 
 
@@ -400,22 +404,23 @@ def _parse_algorithms(value: Any, problems: list[str], check: bool) -> list[Algo
         if isinstance(raw, str):
             raw = {"name": raw}
         if not isinstance(raw, Mapping):
-            problems.append(f"{where}: must be a name or a mapping {{name, params}}, got {raw!r}")
+            problems.append(f"{where}: must be a name or a mapping {{name, params}}, "
+                            f"got {short(raw)}")
             continue
         n0 = len(problems)
         _unknown(raw, ALGORITHM_KEYS, where, problems)
         name = raw.get("name")
         if not isinstance(name, str) or not name:
-            problems.append(f"{where}.name: required, got {name!r}")
+            problems.append(f"{where}.name: required, got {short(name)}")
         elif known is not None and name not in known:
-            problems.append(f"{where}: unknown algorithm {name!r}; allowed: {sorted(known)}")
+            problems.append(f"{where}: unknown algorithm {short(name)}; allowed: {sorted(known)}")
         label = raw.get("label", name)
         if not isinstance(label, str) or not label or "/" in str(label):
             problems.append(f"{where}.label: must be a non-empty string without '/', "
-                            f"got {label!r}")
+                            f"got {short(label)}")
         params = raw.get("params", {}) or {}
         if not isinstance(params, Mapping):
-            problems.append(f"{where}.params: must be a mapping, got {params!r}")
+            problems.append(f"{where}.params: must be a mapping, got {short(params)}")
         elif check and isinstance(name, str) and known is not None and name in known:
             _check_params(name, params, where, problems)
         if len(problems) == n0:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from problems.errors import ImcoptError
+from problems.errors import ImcoptError, short
 
 MEMORY_TYPES: tuple[str, ...] = ("RRAM", "SRAM")
 RRAM, SRAM = 0, 1
@@ -142,7 +142,7 @@ def _memory_codes(a: np.ndarray) -> np.ndarray:
     for i, v in enumerate(a.ravel()):
         s = str(v).upper()
         if s not in MEMORY_TYPES:
-            raise ImcoptError(f"design parameter memory = {v!r}: unknown memory type; "
+            raise ImcoptError(f"design parameter memory = {short(v)}: unknown memory type; "
                               f"allowed: {list(MEMORY_TYPES)}")
         out.ravel()[i] = MEMORY_TYPES.index(s)
     return out

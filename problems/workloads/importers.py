@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from problems.errors import ImcoptError
+from problems.errors import ImcoptError, short
+from problems.io import DuplicateKeyError, parse_yaml, yaml_error_message
 from problems.workloads.layers import DEFAULTS, INT_FIELDS, Workload
 
 __all__ = ["load_csv", "load_problem_dir", "load_problem_yaml", "load_onnx", "natural_key"]
@@ -47,7 +48,7 @@ def natural_key(name: str) -> list[Any]:
 def _positive_int(value: Any, where: str, field: str) -> int:
     """Parse a positive integer, or raise naming ``where`` and ``field``."""
     if isinstance(value, bool):
-        raise ImcoptError(f"{where}: field {field} = {value!r} is not an integer")
+        raise ImcoptError(f"{where}: field {field} = {short(value)} is not an integer")
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -57,13 +58,13 @@ def _positive_int(value: Any, where: str, field: str) -> int:
                 value = float(text)
             except ValueError:
                 raise ImcoptError(
-                    f"{where}: field {field} = {text!r} is not an integer") from None
+                    f"{where}: field {field} = {short(text)} is not an integer") from None
     if isinstance(value, float | np.floating):
         if not math.isfinite(value) or value != int(value):
-            raise ImcoptError(f"{where}: field {field} = {value!r} is not an integer")
+            raise ImcoptError(f"{where}: field {field} = {short(value)} is not an integer")
         value = int(value)
     if not isinstance(value, int | np.integer):
-        raise ImcoptError(f"{where}: field {field} = {value!r} is not an integer")
+        raise ImcoptError(f"{where}: field {field} = {short(value)} is not an integer")
     if value <= 0:
         raise ImcoptError(f"{where}: field {field} = {value} must be a positive integer")
     return int(value)
@@ -115,7 +116,7 @@ def load_csv(path: str | Path) -> list[Workload]:
                 rec[f] = _positive_int(text, where, f)
         dyn = cells.get("dynamic", "").lower()
         if dyn not in _TRUE | _FALSE:
-            raise ImcoptError(f"{where}: field dynamic = {dyn!r} is not a boolean")
+            raise ImcoptError(f"{where}: field dynamic = {short(dyn)} is not a boolean")
         rec["dynamic"] = dyn in _TRUE
         macs = math.prod(rec[f] for f in ("N", "C", "M", "R", "S", "P", "Q", "G"))
         weights = math.prod(rec[f] for f in ("C", "M", "R", "S", "G"))
@@ -143,23 +144,25 @@ _MERGE_LINE = re.compile(r"^\s*<<<?\s*:\s*\*\w+\s*$")
 
 
 def _read_yaml(path: Path) -> Any:
-    """Parse YAML, skipping CiMLoop's Jinja include lines and ``<<<: *anchor`` merges."""
+    """Parse YAML, skipping CiMLoop's Jinja include lines and ``<<<: *anchor`` merges.
+
+    The same duplicate-key check as every other YAML file (`problems.io.parse_yaml`)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ImcoptError(f"{path}: cannot read YAML: {exc}") from None
     try:
-        return yaml.safe_load(text)
+        return parse_yaml(text)
+    except DuplicateKeyError as exc:
+        raise ImcoptError(f"{path}: invalid YAML{yaml_error_message(exc)}") from None
     except yaml.YAMLError:
         pass  # retry without CiMLoop's template lines (which plain YAML cannot parse)
     lines = ["" if (_JINJA_LINE.match(ln) or _MERGE_LINE.match(ln)) else ln
              for ln in text.splitlines()]
     try:
-        return yaml.safe_load("\n".join(lines))
+        return parse_yaml("\n".join(lines))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ImcoptError(f"{path}: invalid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+        raise ImcoptError(f"{path}: invalid YAML{yaml_error_message(exc)}") from None
 
 
 def _problem_record(data: Any, path: Path, layer: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from problems.errors import ImcoptError
+from problems.errors import ImcoptError, short
 
 #: integer per-layer fields, in table order
 INT_FIELDS: tuple[str, ...] = (
@@ -26,6 +26,11 @@ INT_FIELDS: tuple[str, ...] = (
     "h_stride", "w_stride", "h_dilation", "w_dilation",
     "input_bits", "weight_bits", "output_bits",
 )
+#: counts must stay below this (int64); products are checked in float64 first
+INT64_LIMIT = float(2**63)
+#: largest single dimension or bit width: keeps the packing's factorisation fast and every
+#: product of a few dimensions far from int64 overflow (real layers are < 1e6)
+MAX_DIMENSION = 2**31 - 1
 #: fields that take a default when a source does not give them
 DEFAULTS: dict[str, int] = {
     "N": 1, "G": 1, "h_stride": 1, "w_stride": 1, "h_dilation": 1, "w_dilation": 1,
@@ -62,21 +67,25 @@ class Workload:
         if n == 0:
             where = self.source or "in memory"
             raise ImcoptError(f"workload '{self.name}' ({where}) has no layers")
+        values: dict[str, np.ndarray] = {}
         for f in INT_FIELDS:
             arr = np.asarray(getattr(self, f))
             if arr.shape != (n,):
                 raise ImcoptError(
                     f"workload '{self.name}': field {f} has shape {arr.shape}, expected ({n},)"
                 )
-            if not np.issubdtype(arr.dtype, np.integer):
-                arr = self._as_integers(f, arr)
-            arr = arr.astype(np.int64)
+            # float64 for the checks: a value beyond int64 must become an error, not wrap
+            arr = arr.astype(float) if np.issubdtype(arr.dtype, np.integer) else \
+                self._as_integers(f, arr)
             if np.any(arr <= 0):
                 bad = int(np.flatnonzero(arr <= 0)[0])
                 raise ImcoptError(
-                    f"workload '{self.name}' ({self.source or 'in memory'}): layer "
-                    f"'{self.layer_names[bad]}' field {f} = {arr[bad]} must be a positive integer"
+                    f"{self._where(bad)} field {f} = {arr[bad]:.0f} must be a positive integer"
                 )
+            values[f] = arr
+        self._check_sizes(values)
+        for f in INT_FIELDS:
+            arr = values[f].astype(np.int64)  # exact: every value is <= MAX_DIMENSION
             arr.setflags(write=False)
             object.__setattr__(self, f, arr)
         dyn = np.zeros(n, bool) if self.dynamic is None else np.asarray(self.dynamic, bool)
@@ -86,22 +95,60 @@ class Workload:
         object.__setattr__(self, "dynamic", dyn)
         object.__setattr__(self, "layer_names", tuple(str(s) for s in self.layer_names))
 
+    def _where(self, i: int) -> str:
+        return (f"workload '{self.name}' ({self.source or 'in memory'}): layer "
+                f"'{self.layer_names[i]}'")
+
     def _as_integers(self, field_name: str, arr: np.ndarray) -> np.ndarray:
-        """Whole numbers given as floats/strings -> int64; anything else names the layer."""
-        where = self.source or "in memory"
-        out = np.empty(arr.shape, np.int64)
+        """Whole numbers given as floats/strings/Python ints -> float64 (checked for size
+        later); anything else names the layer."""
+        out = np.empty(arr.shape, float)
         for i, v in enumerate(arr):
             try:
                 fv = float(v)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 fv = float("nan")
             if not np.isfinite(fv) or fv != round(fv):
                 raise ImcoptError(
-                    f"workload '{self.name}' ({where}): layer '{self.layer_names[i]}' "
-                    f"field {field_name} = '{v}' is not an integer"
+                    f"{self._where(i)} field {field_name} = {short(v)} is not an integer"
                 )
-            out[i] = int(fv)
+            out[i] = fv
         return out
+
+    def _check_sizes(self, v: dict[str, np.ndarray]) -> None:
+        """Every count the cost models form in int64 must fit (else it wraps silently):
+        MACs, weight bits and the input/output tensor sizes in bits (at least 8 bits per
+        value, as the CiMLoop model counts), per layer and summed per network; and each
+        dimension at most MAX_DIMENSION."""
+        h_in = (v["P"] - 1) * v["h_stride"] + (v["R"] - 1) * v["h_dilation"] + 1
+        w_in = (v["Q"] - 1) * v["w_stride"] + (v["S"] - 1) * v["w_dilation"] + 1
+        bits = {b: np.maximum(v[b], 8.0) for b in ("input_bits", "weight_bits", "output_bits")}
+        macs = v["N"] * v["C"] * v["M"] * v["R"] * v["S"] * v["P"] * v["Q"] * v["G"]
+        products = {
+            "macs (N*C*M*R*S*P*Q*G)": macs,
+            "weight bits (C*M*R*S*G*weight_bits)": (v["C"] * v["M"] * v["R"] * v["S"] * v["G"]
+                                                    * bits["weight_bits"]),
+            "input tensor bits (N*C*G*H_in*W_in*input_bits)": (v["N"] * v["C"] * v["G"] * h_in
+                                                               * w_in * bits["input_bits"]),
+            "output tensor bits (N*M*G*P*Q*output_bits)": (v["N"] * v["M"] * v["G"] * v["P"]
+                                                           * v["Q"] * bits["output_bits"]),
+        }
+        for what, prod in products.items():
+            # float64 products are within 1e-15 of exact (one just below 2**63 may be refused)
+            if np.any(prod >= INT64_LIMIT):
+                i = int(np.flatnonzero(prod >= INT64_LIMIT)[0])
+                big = ", ".join(f"{f} = {v[f][i]:.0f}" for f in INT_FIELDS[:8] if v[f][i] > 1)
+                raise ImcoptError(
+                    f"{self._where(i)}: {what} = {prod[i]:.3g} overflows int64 (max "
+                    f"{INT64_LIMIT:.3g}) with {big}")
+        if macs.sum() >= INT64_LIMIT:
+            raise ImcoptError(f"workload '{self.name}' ({self.source or 'in memory'}): total "
+                              f"macs over all layers = {macs.sum():.3g} overflows int64")
+        for f in INT_FIELDS:
+            if np.any(v[f] > MAX_DIMENSION):
+                i = int(np.flatnonzero(v[f] > MAX_DIMENSION)[0])
+                raise ImcoptError(f"{self._where(i)} field {f} = {v[f][i]:.0f} exceeds the "
+                                  f"largest supported value {MAX_DIMENSION}")
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
