@@ -30,7 +30,14 @@ import numpy as np
 
 import problems
 from problems.errors import ImcoptError, short
-from problems.hardware.design import INT_PARAMS, MEMORY_TYPES, PARAMETERS, DesignBatch
+from problems.hardware.design import (
+    INT_PARAMS,
+    MEMORY_TYPES,
+    PARAMETERS,
+    RULE_PARAMS,
+    DesignBatch,
+    check_value_sets,
+)
 from problems.io import read_yaml
 
 #: parameter -> {accepted unit: factor to the canonical unit}; the first entry is canonical
@@ -131,6 +138,9 @@ class SearchSpace:
         self.cardinalities = np.array([v.cardinality for v in self.variables], dtype=np.int64)
         self.cardinalities.setflags(write=False)
         self.size = int(np.prod([int(c) for c in self.cardinalities], dtype=object))
+        check_value_sets({p: (self.variables[names.index(p)].values if p in names
+                              else np.array([full[p]])) for p in RULE_PARAMS},
+                         f"space {short(name)} ({where}): the combination")
 
     # -- basic views ------------------------------------------------------------------------
     @property

@@ -66,12 +66,12 @@ class DesignBatch:
                 a = np.broadcast_to(a, (n,))
             if a.shape != (n,):
                 raise ImcoptError(f"design parameter {name}: got {a.size} values, expected {n}")
-            a = np.array(a, dtype=np.int64 if name in INT_PARAMS or name == "memory" else float)
+            a = _numbers(name, a)
             _check_range(name, a)
+            a = np.array(a, dtype=np.int64 if name in INT_PARAMS or name == "memory" else float)
             a.setflags(write=False)
             object.__setattr__(self, name, a)
-        if np.any(self.bits_per_cell > 8):
-            raise ImcoptError("design parameter bits_per_cell must be in [1, 8] (weight bits)")
+        check_rules({k: getattr(self, k) for k in RULE_PARAMS})
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -148,10 +148,33 @@ def _memory_codes(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def _numbers(name: str, a: np.ndarray) -> np.ndarray:
+    """Values as numbers, finite and (for integer parameters) whole; else ImcoptError."""
+    if name == "memory" or np.issubdtype(a.dtype, np.integer):
+        return a
+    try:
+        f = a.astype(float)
+    except (TypeError, ValueError):
+        bad = next(v for v in a.ravel() if not _is_number(v))
+        raise ImcoptError(f"design parameter {name} = {short(bad)} is not a number") from None
+    if not np.all(np.isfinite(f)):
+        raise ImcoptError(f"design parameter {name} = {f[~np.isfinite(f)][0]} must be finite")
+    if name in INT_PARAMS and np.any(f != np.round(f)):
+        raise ImcoptError(f"design parameter {name} = {f[f != np.round(f)][0]:g} must be an "
+                          f"integer")
+    return f
+
+
+def _is_number(v: object) -> bool:
+    try:
+        float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(v, bool | str)
+
+
 def _check_range(name: str, a: np.ndarray) -> None:
     _, (lo, hi), unit = PARAMETERS[name]
-    if not np.all(np.isfinite(a)):
-        raise ImcoptError(f"design parameter {name} must be finite")
     bad = (a < lo) | (a > hi)
     if np.any(bad):
         v = a[bad][0]
@@ -160,3 +183,32 @@ def _check_range(name: str, a: np.ndarray) -> None:
                               f"allowed: {list(MEMORY_TYPES)}")
         raise ImcoptError(f"design parameter {name} = {v:g} is outside the allowed range "
                           f"[{lo:g}, {hi:g}] {unit}")
+
+
+#: parameters that the consistency rules (`check_rules`) read
+RULE_PARAMS: tuple[str, ...] = ("adcs_per_macro", "xbar_cols")
+_ADC_RULE = "rule 'at most one ADC per column' (adcs_per_macro <= xbar_cols)"
+
+
+def check_rules(values: Mapping[str, np.ndarray], where: str = "design") -> None:
+    """Physical consistency of parameter combinations (vectorized over designs).
+
+    An ADC digitises one column at a time (columns may share an ADC by multiplexing), so a
+    macro has at most ``xbar_cols`` ADCs. Multi-bit SRAM cells are NOT refused: the extended
+    space contains them and the cost models decide how to cost or invalidate them.
+    """
+    adcs, cols = np.broadcast_arrays(np.atleast_1d(values["adcs_per_macro"]),
+                                     np.atleast_1d(values["xbar_cols"]))
+    bad = adcs > cols
+    if np.any(bad):
+        i = int(np.flatnonzero(bad)[0])
+        which = f" {i}" if bad.size > 1 else ""
+        raise ImcoptError(f"{where}{which}: adcs_per_macro = {adcs[i]} > xbar_cols = "
+                          f"{cols[i]}; {_ADC_RULE}")
+
+
+def check_value_sets(values: Mapping[str, np.ndarray], where: str) -> None:
+    """`check_rules` for every combination of the given value lists (a search space):
+    the rules are monotone, so the extreme values decide."""
+    check_rules({"adcs_per_macro": np.max(values["adcs_per_macro"]),
+                 "xbar_cols": np.min(values["xbar_cols"])}, where)

@@ -110,7 +110,7 @@ class Workload:
                 fv = float("nan")
             if not np.isfinite(fv) or fv != round(fv):
                 raise ImcoptError(
-                    f"{self._where(i)} field {field_name} = {short(v)} is not an integer"
+                    f"{self._where(i)} field {field_name} = {short(str(v))} is not an integer"
                 )
             out[i] = fv
         return out

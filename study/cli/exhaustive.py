@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
 
 from problems.errors import ImcoptError
 from problems.hardware.cost import CONVENTIONS, DEFAULT_CONVENTION
+from problems.io import OutputError, check_writable
 from problems.objectives import AGGREGATES, ObjectiveConfig, describe
+
+if TYPE_CHECKING:
+    from problems.exhaustive import ExhaustiveResult
+    from problems.spaces import SearchSpace
 
 
 def _positive(name: str, value: int) -> int:
@@ -28,6 +34,18 @@ def _fmt_design(d: dict[str, object] | None) -> str:
                     for k in keys if k in d)
 
 
+def front_records(res: ExhaustiveResult, space: SearchSpace) -> list[dict[str, object]]:
+    """The exact Pareto front (aggregated E, aggregated L, area in mm²: the CLI objective has
+    no fabrication cost) as design records `imcopt evaluate --design FILE --pick front:K`
+    accepts."""
+    if res.front_x.shape[0] == 0:
+        return []
+    designs = space.decode(res.front_x).to_records()
+    front = res.front
+    return [{"design": d, "energy_agg_j": float(f[0]), "latency_agg_s": float(f[1]),
+             "area_mm2": float(f[2])} for d, f in zip(designs, front, strict=True)]
+
+
 @click.command("exhaustive")
 @click.option("--space", "space_name", required=True,
               help="built-in space name (configs/spaces/NAME.yaml) or a YAML path")
@@ -40,7 +58,7 @@ def _fmt_design(d: dict[str, object] | None) -> str:
 @click.option("--top-k", "top_k", type=int, default=10, show_default=True)
 @click.option("--chunk", type=int, default=200_000, show_default=True,
               help="designs per enumeration chunk (memory bound)")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--json", "json_out", type=click.Path(path_type=Path),
               default=None, help="write the result summary to this JSON file (atomic)")
 @click.option("--weights", type=str, default=None,
               help="comma-separated per-workload weights (for --aggregate weighted)")
@@ -51,8 +69,11 @@ def exhaustive(space_name: str, workload_spec: str, aggregate: str, convention: 
     """Enumerate every design of a space; print the optimum, the top-k and the front size."""
     from problems.exhaustive import exhaustive_search
     from problems.spaces import SearchSpace
-    from problems.specialists import store_specialists, write_json_atomic
+    from problems.specialists import cache_dir, store_specialists, write_json_atomic
     from problems.workloads import load_workloads
+
+    if json_out is not None:
+        check_writable(json_out)  # before the enumeration, not after it
 
     if aggregate not in AGGREGATES:
         raise ImcoptError(f"--aggregate {aggregate!r}; allowed: {', '.join(AGGREGATES)}")
@@ -70,6 +91,12 @@ def exhaustive(space_name: str, workload_spec: str, aggregate: str, convention: 
     workloads = load_workloads(workload_spec)
     objective = ObjectiveConfig(kind="single", aggregate=aggregate, weights=w)
     objective.check_workloads(len(workloads))
+    cache_ok = True
+    try:
+        check_writable(cache_dir() / "specialists" / "specialists.json")
+    except OutputError as exc:
+        cache_ok = False
+        click.echo(f"warning: {exc}; the workload specialists will not be cached", err=True)
     click.echo(f"space {space.name}: {space.size:,} designs; workloads "
                f"{', '.join(x.name for x in workloads)}; objective {describe(objective)}; "
                f"convention {convention}")
@@ -86,7 +113,7 @@ def exhaustive(space_name: str, workload_spec: str, aggregate: str, convention: 
         for i, (s, d) in enumerate(zip(res.top_scores, res.top_designs, strict=True), 1):
             click.echo(f"  {i:>3}  {s:.6g}  {_fmt_design(d)}")
     click.echo(f"Pareto front (aggregated E, aggregated L, A): {res.front_x.shape[0]} designs")
-    spec = store_specialists(res, space, workloads, objective, convention)
+    spec = store_specialists(res, space, workloads, objective, convention) if cache_ok else None
     if spec is not None:
         click.echo("workload specialists (cached): " + "; ".join(
             f"{n} {v:.4g}" for n, v in zip(spec.workload_names, spec.edap, strict=True)))
@@ -104,6 +131,7 @@ def exhaustive(space_name: str, workload_spec: str, aggregate: str, convention: 
             "top": [{"design": d, "score": float(s)}
                     for s, d in zip(res.top_scores, res.top_designs, strict=True)],
             "front_size": int(res.front_x.shape[0]),
+            "front": front_records(res, space),
         }
         write_json_atomic(json_out, data)
         click.echo(f"wrote {json_out}")

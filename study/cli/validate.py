@@ -9,7 +9,7 @@ import click
 
 from problems.errors import ImcoptError
 from problems.hardware.validation import validate as run_validation
-from problems.io import atomic_write_json
+from problems.io import atomic_write_json, check_writable
 from problems.reference import reference_dir
 
 
@@ -22,14 +22,6 @@ def _fmt(x: float, spec: str) -> str:
     return "nan" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
-def write_json_atomic(path: Path, payload: dict) -> None:
-    """Write JSON atomically (never a partial file); the folder must exist."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ImcoptError(f"--json: folder {folder} does not exist")
-    atomic_write_json(path, payload)
-
-
 @click.command("validate")
 @click.option("--reference", "reference", type=click.Path(path_type=Path), default=None,
               help="CiMLoop results CSV (default: cimloop_results.csv in the reference dir).")
@@ -40,11 +32,14 @@ def write_json_atomic(path: Path, payload: dict) -> None:
               help="Per-layer input-activity CSV of your networks, written from their CiMLoop "
                    "workload YAMLs by scripts/cimloop_average_inputs.py (default: built-in "
                    "table; other networks use 0.5).")
-@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+@click.option("--json", "json_out", type=click.Path(path_type=Path),
+              default=None,
               help="Also write the metrics as JSON to this file.")
 def validate(reference: Path | None, layers: Path | None, average_inputs: Path | None,
              json_out: Path | None) -> None:
     """Evaluate the cimloop cost model at every reference row and print agreement metrics."""
+    if json_out is not None:
+        check_writable(json_out)  # before the (long) validation run
     reference = reference or _default("cimloop_results.csv")
     layers = layers or _default("cimloop_layers.csv")
     if reference is None or layers is None:
@@ -75,5 +70,5 @@ def validate(reference: Path | None, layers: Path | None, average_inputs: Path |
             "regret": [{k: r[k] for k in ("memory", "experiment", "regret")}
                        for r in report["regret"]],
         }
-        write_json_atomic(json_out, payload)
+        atomic_write_json(json_out, payload)
         click.echo(f"\nwrote {json_out}")
