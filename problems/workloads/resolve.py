@@ -8,8 +8,11 @@ A spec is one of, or a comma-separated list / sequence of:
 - an ``.onnx`` model;
 - a single Timeloop problem ``.yaml`` (a one-layer workload);
 - a workload-list ``.yaml``: ``workloads: [resnet18, paper-4, layers.csv,
-  {name: vit_b16, seq_len: 64}, {path: model.onnx, dims: {batch: 1}}]``
-  (relative paths are relative to the list file).
+  {name: vit_b16, seq_len: 64}, {path: model.onnx, dims: {batch: 1},
+  skip_unsupported: true}]`` (relative paths are relative to the list file).
+
+``onnx_dims`` / ``onnx_skip_unsupported`` of `load_workloads` apply to every ONNX model of
+the spec (a list entry's own ``dims`` / ``skip_unsupported`` take precedence).
 
 The same workload named twice (e.g. ``paper-4,resnet18``) is kept once; two different
 workloads with one name are an error.
@@ -34,24 +37,25 @@ def _known() -> str:
     return f"known networks: {', '.join(ZOO)}; sets: {', '.join(SETS)}"
 
 
-def _load_path(path: Path, seen: set[Path]) -> list[Workload]:
+def _load_path(path: Path, seen: set[Path], onnx: Mapping[str, Any]) -> list[Workload]:
     if path.is_dir():
         return [load_problem_dir(path)]
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return load_csv(path)
     if suffix == ".onnx":
-        return [load_onnx(path)]
+        return [load_onnx(path, **onnx)]
     if suffix in (".yaml", ".yml"):
         data = _read_yaml(path)
         if isinstance(data, Mapping) and "problem" in data:
             return [_load_problem_yaml(path)]
-        return _load_list_file(path, data, seen)
+        return _load_list_file(path, data, seen, onnx)
     raise ImcoptError(f"{path}: unsupported workload file type '{suffix}' "
                       f"(expected .csv, .onnx, .yaml/.yml or a directory)")
 
 
-def _load_list_file(path: Path, data: Any, seen: set[Path]) -> list[Workload]:
+def _load_list_file(path: Path, data: Any, seen: set[Path],
+                    onnx: Mapping[str, Any]) -> list[Workload]:
     """A YAML file listing workload specs."""
     key = path.resolve()
     if key in seen:
@@ -64,22 +68,26 @@ def _load_list_file(path: Path, data: Any, seen: set[Path]) -> list[Workload]:
     for i, entry in enumerate(entries):
         where = f"{path}: workloads[{i}]"
         if isinstance(entry, str):
-            out += _load_one(entry, path.parent, seen, where)
+            out += _load_one(entry, path.parent, seen, onnx, where)
         elif isinstance(entry, Mapping):
             params = dict(entry)
             if "path" in params:
                 target = path.parent / str(params.pop("path"))
-                dims = params.pop("dims", None)
+                own = {k: params.pop(k) for k in ("dims", "skip_unsupported") if k in params}
                 if params:
                     raise ImcoptError(f"{where}: unknown field(s) {sorted(params)} for a path")
-                if dims is not None:
+                if own:
                     if target.suffix.lower() != ".onnx":
-                        raise ImcoptError(f"{where}: field dims only applies to .onnx files")
-                    if not isinstance(dims, Mapping):
+                        raise ImcoptError(f"{where}: field(s) {sorted(own)} only apply to "
+                                          f".onnx files")
+                    if "dims" in own and not isinstance(own["dims"], Mapping):
                         raise ImcoptError(f"{where}: field dims must be a mapping")
-                    out.append(load_onnx(target, dims=dims))
+                    if not isinstance(own.get("skip_unsupported", False), bool):
+                        raise ImcoptError(f"{where}: field skip_unsupported must be true or "
+                                          f"false")
+                    out.append(load_onnx(target, **{**onnx, **own}))
                 else:
-                    out += _load_one(str(target), Path.cwd(), seen, where)
+                    out += _load_one(str(target), Path.cwd(), seen, onnx, where)
             elif "name" in params:
                 name = str(params.pop("name"))
                 if name not in ZOO:
@@ -96,7 +104,8 @@ def _load_list_file(path: Path, data: Any, seen: set[Path]) -> list[Workload]:
     return out
 
 
-def _load_one(item: str, base: Path, seen: set[Path], where: str = "") -> list[Workload]:
+def _load_one(item: str, base: Path, seen: set[Path], onnx: Mapping[str, Any],
+              where: str = "") -> list[Workload]:
     item = item.strip()
     if not item:
         raise ImcoptError(f"{where or 'workload spec'}: empty workload name")
@@ -108,7 +117,7 @@ def _load_one(item: str, base: Path, seen: set[Path], where: str = "") -> list[W
     if not path.is_absolute():
         path = base / path
     if path.exists():
-        return _load_path(path, seen)
+        return _load_path(path, seen, onnx)
     prefix = f"{where}: " if where else ""
     raise ImcoptError(f"{prefix}unknown workload '{item}': not a zoo network, a set or an "
                       f"existing file; {_known()}")
@@ -127,8 +136,14 @@ def _dedupe(workloads: list[Workload]) -> list[Workload]:
     return list(out.values())
 
 
-def load_workloads(spec: str | Path | Sequence[str | Path]) -> list[Workload]:
-    """Resolve a workload spec (see module docstring) into a list of workloads."""
+def load_workloads(spec: str | Path | Sequence[str | Path],
+                   onnx_dims: Mapping[str, int] | None = None,
+                   onnx_skip_unsupported: bool = False) -> list[Workload]:
+    """Resolve a workload spec (see module docstring) into a list of workloads.
+
+    ``onnx_dims`` (symbolic dimension -> size) and ``onnx_skip_unsupported`` are passed to
+    every `load_onnx` call."""
+    onnx = {"dims": dict(onnx_dims or {}), "skip_unsupported": bool(onnx_skip_unsupported)}
     items: list[str]
     if isinstance(spec, Path):
         items = [str(spec)]
@@ -146,5 +161,5 @@ def load_workloads(spec: str | Path | Sequence[str | Path]) -> list[Workload]:
         raise ImcoptError(f"empty workload spec; {_known()}")
     out: list[Workload] = []
     for item in items:
-        out += _load_one(item, Path.cwd(), set())
+        out += _load_one(item, Path.cwd(), set(), onnx)
     return _dedupe(out)

@@ -15,6 +15,7 @@ from problems.hardware.cost import evaluate as evaluate_cost
 from problems.hardware.design import INT_PARAMS, MEMORY_TYPES, PARAMETERS, DesignBatch
 from problems.hardware.result import CostResult
 from problems.io import atomic_write_figure, check_writable, read_yaml
+from study.cli.workloads import load_cli_workloads, onnx_options
 
 
 class DesignValue(click.ParamType):
@@ -198,6 +199,7 @@ def plot_breakdowns(res: CostResult, path: Path) -> None:
 @_design_options
 @click.option("--workloads", "-w", default="paper-4", show_default=True,
               help="Zoo name, set name, path, or comma-separated list.")
+@onnx_options
 @click.option("--convention", type=click.Choice(CONVENTIONS), default=DEFAULT_CONVENTION,
               show_default=True, help="Accounting convention.")
 @click.option("--space", "space_name", default=None,
@@ -210,13 +212,12 @@ def plot_breakdowns(res: CostResult, path: Path) -> None:
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path),
               help="Write stacked bars of the energy and area breakdowns to this PNG "
                    "(or .pdf/.svg).")
-def evaluate(design_file: Path | None, pick: str | None, workloads: str, convention: str,
+def evaluate(design_file: Path | None, pick: str | None, workloads: str,
+             onnx_dims: tuple[str, ...], onnx_skip_unsupported: bool, convention: str,
              space_name: str | None, area_budget: float | None, json_out: bool,
              plot_path: Path | None, **params: object) -> None:
     """Evaluate one design: per workload E, L, A, EDAP, TOPS/W, TOPS/mm², power and the
     breakdowns; with --space / --area-budget also whether it is feasible and why not."""
-    from problems.workloads import load_workloads
-
     if plot_path:
         check_plot_path(plot_path)
     if area_budget is not None and not (math.isfinite(area_budget) and area_budget > 0):
@@ -234,7 +235,7 @@ def evaluate(design_file: Path | None, pick: str | None, workloads: str, convent
         from problems.spaces import SearchSpace
 
         space = SearchSpace.load(space_name)
-    loaded = load_workloads(workloads)
+    loaded = load_cli_workloads(workloads, onnx_dims, onnx_skip_unsupported)
     res = evaluate_cost(design, loaded, convention=convention, breakdown=True)
     verdict = None
     if space is not None or area_budget is not None:

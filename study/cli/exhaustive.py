@@ -12,6 +12,7 @@ from problems.errors import ImcoptError
 from problems.hardware.cost import CONVENTIONS, DEFAULT_CONVENTION
 from problems.io import OutputError, check_writable
 from problems.objectives import AGGREGATES, ObjectiveConfig, describe
+from study.cli.workloads import load_cli_workloads, onnx_options
 
 if TYPE_CHECKING:
     from problems.exhaustive import ExhaustiveResult
@@ -51,6 +52,7 @@ def front_records(res: ExhaustiveResult, space: SearchSpace) -> list[dict[str, o
               help="built-in space name (configs/spaces/NAME.yaml) or a YAML path")
 @click.option("--workloads", "workload_spec", required=True,
               help="workload set, zoo names or files, e.g. paper-4 or resnet18,vgg16")
+@onnx_options
 @click.option("--aggregate", type=str, default="max", show_default=True,
               help=f"one of {', '.join(AGGREGATES)}")
 @click.option("--convention", type=str, default=DEFAULT_CONVENTION, show_default=True,
@@ -63,14 +65,14 @@ def front_records(res: ExhaustiveResult, space: SearchSpace) -> list[dict[str, o
 @click.option("--weights", type=str, default=None,
               help="comma-separated per-workload weights (for --aggregate weighted)")
 @click.option("--no-progress", is_flag=True, default=False, help="hide the progress bar")
-def exhaustive(space_name: str, workload_spec: str, aggregate: str, convention: str,
+def exhaustive(space_name: str, workload_spec: str, onnx_dims: tuple[str, ...],
+               onnx_skip_unsupported: bool, aggregate: str, convention: str,
                top_k: int, chunk: int, json_out: Path | None, weights: str | None,
                no_progress: bool) -> None:
     """Enumerate every design of a space; print the optimum, the top-k and the front size."""
     from problems.exhaustive import exhaustive_search
     from problems.spaces import SearchSpace
     from problems.specialists import cache_dir, store_specialists, write_json_atomic
-    from problems.workloads import load_workloads
 
     if json_out is not None:
         check_writable(json_out)  # before the enumeration, not after it
@@ -88,7 +90,7 @@ def exhaustive(space_name: str, workload_spec: str, aggregate: str, convention: 
         except ValueError as exc:
             raise ImcoptError(f"--weights {weights!r}: expected comma-separated numbers") from exc
     space = SearchSpace.load(space_name)
-    workloads = load_workloads(workload_spec)
+    workloads = load_cli_workloads(workload_spec, onnx_dims, onnx_skip_unsupported)
     objective = ObjectiveConfig(kind="single", aggregate=aggregate, weights=w)
     objective.check_workloads(len(workloads))
     cache_ok = True

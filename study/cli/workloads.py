@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Callable, Sequence
 
 import click
 
+from problems.errors import ImcoptError, short
 from problems.workloads.layers import Workload
+from problems.workloads.onnx_import import DroppedLayersWarning
 from problems.workloads.resolve import load_workloads
 from problems.workloads.zoo import SETS, ZOO, get_workload
 
@@ -18,6 +22,46 @@ _COLUMNS: dict[str, str] = {
     "output_bits": "output_bits", "dynamic": "dynamic", "macs_count": "macs",
     "weights_count": "weights",
 }
+
+
+def onnx_options(f: Callable) -> Callable:
+    """``--dims NAME=N`` and ``--onnx-skip-unsupported`` for commands that load workloads."""
+    f = click.option("--onnx-skip-unsupported", "onnx_skip_unsupported", is_flag=True,
+                     help="Drop ONNX nodes with weights the importer does not support "
+                          "(ConvTranspose, 3-D Conv, ...) instead of failing; warns how many "
+                          "MACs were dropped.")(f)
+    return click.option("--dims", "onnx_dims", multiple=True, metavar="NAME=N[,NAME=N]",
+                        help="Sizes of symbolic ONNX dimensions, e.g. --dims batch=1 "
+                             "(repeatable).")(f)
+
+
+def parse_dims(items: Sequence[str]) -> dict[str, int]:
+    """``["batch=1,seq=128", "x=2"]`` -> ``{"batch": 1, "seq": 128, "x": 2}``."""
+    out: dict[str, int] = {}
+    for item in items:
+        for part in item.split(","):
+            name, eq, value = part.partition("=")
+            name, value = name.strip(), value.strip()
+            if not eq or not name or not value.isdigit() or int(value) <= 0:
+                raise ImcoptError(f"--dims {short(part)}: expected NAME=N with N a positive "
+                                  f"integer, e.g. --dims batch=1")
+            out[name] = int(value)
+    return out
+
+
+def load_cli_workloads(spec: str, onnx_dims: Sequence[str] = (),
+                       onnx_skip_unsupported: bool = False) -> list[Workload]:
+    """`load_workloads` with the ONNX options; dropped-layer warnings go to stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DroppedLayersWarning)
+        loaded = load_workloads(spec, onnx_dims=parse_dims(onnx_dims),
+                                onnx_skip_unsupported=onnx_skip_unsupported)
+    for w in caught:
+        if issubclass(w.category, DroppedLayersWarning):
+            click.echo(f"Warning: {w.message}", err=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return loaded
 
 
 def summary(w: Workload) -> dict[str, object]:
@@ -53,9 +97,11 @@ def list_cmd(as_json: bool) -> None:
 @click.argument("spec")
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"name", "n_layers", "macs", "weights"} (a list for several).')
-def show_cmd(spec: str, as_json: bool) -> None:
+@onnx_options
+def show_cmd(spec: str, as_json: bool, onnx_dims: tuple[str, ...],
+             onnx_skip_unsupported: bool) -> None:
     """Show the layer table of SPEC: a zoo name, a set, a file/folder, or a comma list."""
-    loaded = load_workloads(spec)
+    loaded = load_cli_workloads(spec, onnx_dims, onnx_skip_unsupported)
     if as_json:
         data = [summary(w) for w in loaded]
         click.echo(json.dumps(data[0] if len(data) == 1 else data))
