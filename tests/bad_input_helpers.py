@@ -31,15 +31,18 @@ def run(args: list[str]) -> int:
 
 
 def refused(capsys: pytest.CaptureFixture, args: list[str], folder: Path,
-            *needles: str) -> str:
+            *needles: str, warnings_ok: bool = False) -> str:
     """Assert ``imcopt ARGS`` exits 2 with ONE ``Error:`` line containing every needle,
-    no traceback, and every file under ``folder`` byte-identical; return the line."""
+    no traceback, and every file under ``folder`` byte-identical; return the line.
+    With ``warnings_ok``, ``warning:`` lines before it are allowed."""
     capsys.readouterr()
     before = snapshot(folder)
     code = run(args)
     out, err = capsys.readouterr()
     assert code == 2, (out, err)
     lines = err.strip().splitlines()
+    if warnings_ok:
+        lines = [ln for ln in lines if not ln.lower().startswith("warning: ")]
     assert len(lines) == 1 and lines[0].startswith("Error: "), err
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])

@@ -115,7 +115,12 @@ def exhaustive(space_name: str, workload_spec: str, onnx_dims: tuple[str, ...],
         for i, (s, d) in enumerate(zip(res.top_scores, res.top_designs, strict=True), 1):
             click.echo(f"  {i:>3}  {s:.6g}  {_fmt_design(d)}")
     click.echo(f"Pareto front (aggregated E, aggregated L, A): {res.front_x.shape[0]} designs")
-    spec = store_specialists(res, space, workloads, objective, convention) if cache_ok else None
+    spec = None
+    if cache_ok:
+        try:
+            spec = store_specialists(res, space, workloads, objective, convention)
+        except OutputError as exc:  # a cache is optional: the result is still printed/written
+            click.echo(f"warning: {exc}; the workload specialists were not cached", err=True)
     if spec is not None:
         click.echo("workload specialists (cached): " + "; ".join(
             f"{n} {v:.4g}" for n, v in zip(spec.workload_names, spec.edap, strict=True)))
