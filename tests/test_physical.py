@@ -45,7 +45,7 @@ def stack() -> WorkloadStack:
 def _designs(n: int, seed: int = 0, memory: str | None = None) -> DesignBatch:
     rng = np.random.default_rng(seed)
     mem = rng.choice(["RRAM", "SRAM"], n) if memory is None else [memory] * n
-    return DesignBatch.from_dict(dict(
+    p = dict(
         memory=mem, technology_nm=rng.choice([7, 14, 22, 32, 45, 65], n),
         voltage_v=rng.choice(np.arange(0.5, 0.86, 0.05), n),
         bits_per_cell=rng.integers(1, 9, n), cycle_time_s=rng.choice([1, 2, 4, 10], n) * 1e-9,
@@ -53,7 +53,10 @@ def _designs(n: int, seed: int = 0, memory: str | None = None) -> DesignBatch:
         xbar_cols=rng.choice([32, 64, 128, 256, 512], n), adc_bits=rng.integers(3, 9, n),
         adcs_per_macro=rng.choice([4, 8, 16, 64], n), router_groups=rng.choice([1, 2, 4, 8], n),
         tiles_per_group=rng.choice([1, 2, 4, 8], n), macros_per_tile=rng.choice([2, 4, 8, 16], n),
-        glb_bytes=rng.choice([2**11, 2**16, 2**20, 2**23], n)))
+        glb_bytes=rng.choice([2**11, 2**16, 2**20, 2**23], n))
+    # at most one ADC per column (a DesignBatch rule)
+    p["adcs_per_macro"] = np.minimum(p["adcs_per_macro"], p["xbar_cols"])
+    return DesignBatch.from_dict(p)
 
 
 def _one(**kw) -> DesignBatch:
