@@ -8,6 +8,7 @@ code may match exactly that. Outputs get mode ``0o666 & ~umask`` like any ordina
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -85,12 +86,14 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """
     path = Path(path)
     tmp: str | None = None
+    created: list[Path] = []  # folders made for this file, removed again if it fails
     try:
         for folder in (path.parent, *path.parent.parents):
             if folder.exists():
                 if not folder.is_dir():
                     raise _cannot_write(path, f"{folder} is not a directory")
                 break
+            created.append(folder)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = _temp_file(path.parent, path.name)
         with os.fdopen(fd, "wb") as fh:
@@ -99,13 +102,14 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-        raise _cannot_write(path, exc) from None
-    except BaseException:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+        for folder in created:  # deepest first; only if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if isinstance(exc, OSError):
+            raise _cannot_write(path, exc) from None
         raise
 
 

@@ -264,7 +264,7 @@ budget: 100
 scenarios:
   - {name: a, space: rram-paper, workloads: resnet18}
 budget: 200
-algorithms: [random]
+algorithms: [random-search]
 """
 
 

@@ -139,6 +139,9 @@ def test_atomic_writer_errors_leave_nothing(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match=r"cannot write .*a.txt: No space left on device"):
         atomic_write_text(target, "new")
     assert target.read_text() == "old" and sorted(os.listdir(tmp_path)) == ["a.txt"]
+    with pytest.raises(OutputError, match="No space left"):  # folders it made are removed
+        atomic_write_text(tmp_path / "new" / "deeper" / "c.txt", "x")
+    assert sorted(os.listdir(tmp_path)) == ["a.txt"]
     with pytest.raises(OutputError, match="a.txt is not a directory"):
         check_writable(target / "b.txt")
     check_writable(tmp_path / "new" / "deeper" / "c.txt")  # creatable: fine, nothing made
