@@ -337,3 +337,15 @@ def test_read_yaml_reports_missing_and_bad_files(tmp_path):
     (tmp_path / "bad.yaml").write_text("a: [1, 2\n")
     with pytest.raises(ImcoptError, match="not valid YAML at line"):
         read_yaml(tmp_path / "bad.yaml", "design file")
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["evaluate", "--area-budget", "abc"], ("'--area-budget'", "not a valid float",
+                                            "imcopt evaluate --help")),
+    (["exhaustive", "--space", "rram-paper"], ("Missing option '--workloads'",)),
+    (["exhaustive", "--space", "rram-paper", "--workloads", "alexnet", "--top-k", "x"],
+     ("'--top-k'", "not a valid integer")),
+    (["evaluate", "--no-such-flag"], ("No such option '--no-such-flag'",)),
+])
+def test_click_usage_errors_are_one_line_too(folder, capsys, args, needles):
+    refused(capsys, args, folder, *needles)
