@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from problems.io import atomic_write_text
+from problems.io import atomic_write_text, parse_yaml
 
 OUT = Path(__file__).resolve().parents[1] / "problems" / "hardware" / "data" / \
     "cimloop_average_inputs.csv"
@@ -68,7 +68,7 @@ def _load_layer_yaml(path: Path) -> dict:
     lines are dropped: they only pull in the shared problem base)."""
     text = "\n".join(line for line in path.read_text().splitlines()
                      if "{{" not in line and "<<<" not in line)
-    doc = yaml.safe_load(text) or {}
+    doc = parse_yaml(text) or {}  # duplicate keys are errors, as everywhere
     prob = doc.get("problem", doc)
     if not isinstance(prob, dict) or "histograms" not in prob:
         raise ValueError(f"{path}: no problem.histograms")
