@@ -146,13 +146,26 @@ def test_evaluate_help_types():
 
 
 # -- 3. ONNX: unsupported weight ops are never dropped silently ----------------------------------
-def _conv_plus_transpose(path: Path, batch: int | str = 1) -> Path:
+def _conv_plus_transpose(path: Path, batch: int | str = 1, group: int = 1) -> Path:
     from onnx import helper
 
     return save_onnx(path, [
         helper.make_node("Conv", ["x", "w1"], ["y1"], name="conv1", pads=[1, 1, 1, 1]),
-        helper.make_node("ConvTranspose", ["y1", "w2"], ["y2"], name="up", strides=[2, 2]),
-    ], [("x", [batch, 3, 8, 8])], [onnx_init("w1", (16, 3, 3, 3)), onnx_init("w2", (16, 4, 2, 2))])
+        helper.make_node("ConvTranspose", ["y1", "w2"], ["y2"], name="up", strides=[2, 2],
+                         group=group),
+    ], [("x", [batch, 3, 8, 8])], [onnx_init("w1", (16, 3, 3, 3)),
+                                   onnx_init("w2", (16, 4 // group, 2, 2))])
+
+
+def _conv_plus_einsum(path: Path, batch: int | str = 1) -> Path:
+    from onnx import helper
+
+    return save_onnx(path, [
+        helper.make_node("Conv", ["x", "w1"], ["y1"], name="conv1", pads=[1, 1, 1, 1]),
+        helper.make_node("Flatten", ["y1"], ["f"]),
+        helper.make_node("Einsum", ["f", "we"], ["y2"], name="head", equation="ij,jk->ik"),
+    ], [("x", [batch, 3, 8, 8])], [onnx_init("w1", (16, 3, 3, 3)),
+                                   onnx_init("we", (16 * 64, 10))])
 
 
 def _conv3d(path: Path) -> Path:
@@ -172,24 +185,54 @@ def _int64(name: str, values: list[int]):
     return numpy_helper.from_array(np.array(values, np.int64), name)
 
 
-def test_onnx_conv_transpose_is_refused_naming_node_and_op(folder, capsys):
-    f = _conv_plus_transpose(folder / "ct.onnx")
-    refused(capsys, ["workloads", "show", str(f)], folder, str(f), "node 'up'",
-            "op ConvTranspose", "--onnx-skip-unsupported")
-    refused(capsys, ["evaluate", "-w", str(f)], folder, "node 'up'", "ConvTranspose")
+@pytest.mark.parametrize("group", [1, 2])
+def test_onnx_conv_transpose_counts_match_hand_formulas(tmp_path, group):
+    """The issue's Conv + ConvTranspose model: both layers, MACs/weights by hand."""
+    w = load_onnx(_conv_plus_transpose(tmp_path / "ct.onnx", group=group))
+    assert w.layer_names == ("conv1", "up")
+    c_in, m_out, k, h_in = 16, 4, 2, 8  # ConvTranspose: 16 -> 4 channels, 2x2 kernel, 8x8 in
+    macs_up = 1 * c_in * (m_out // group) * k * k * h_in * h_in  # every input pixel x taps
+    weights_up = c_in * (m_out // group) * k * k
+    assert w.macs.tolist() == [16 * 8 * 8 * 3 * 3 * 3, macs_up]
+    assert w.weights.tolist() == [16 * 3 * 3 * 3, weights_up]
+    up = w.to_frame().set_index("layer").loc["up"]
+    assert (c_in // group, m_out // group * 4, group,
+                                                    8, 8, 1) == (up.C, up.M, up.G, up.P, up.Q, up.R)
+
+
+def test_onnx_unsupported_weight_op_is_refused_naming_node_and_op(folder, capsys):
+    f = _conv_plus_einsum(folder / "ein.onnx")
+    refused(capsys, ["workloads", "show", str(f)], folder, str(f), "node 'head'",
+            "op Einsum", "--onnx-skip-unsupported")
+    refused(capsys, ["evaluate", "-w", str(f)], folder, "node 'head'", "Einsum")
 
 
 def test_onnx_skip_flag_warns_the_dropped_macs(folder, capsys):
-    f = _conv_plus_transpose(folder / "ct.onnx")
+    f = _conv_plus_einsum(folder / "ein.onnx")
     capsys.readouterr()
     assert run(["workloads", "show", str(f), "--onnx-skip-unsupported", "--json"]) == 0
     out, err = capsys.readouterr()
     data = json.loads(out)
     assert data["n_layers"] == 1 and data["macs"] == 16 * 8 * 8 * 3 * 3 * 3  # conv1 alone
-    # ConvTranspose MACs by hand: every input pixel x C_in x (M/group) x kernel taps
-    dropped = 1 * 16 * 8 * 8 * 4 * 2 * 2
-    assert err.startswith("Warning: ") and f"{dropped:,} MACs dropped" in err and "up" in err
-    with pytest.warns(DroppedLayersWarning, match=f"{dropped:,} MACs dropped"):
+    assert err.startswith("Warning: ") and "head (Einsum)" in err
+    assert "an unknown number of MACs dropped" in err
+    with pytest.warns(DroppedLayersWarning, match="skipped 1 unsupported weight node"):
+        load_onnx(f, skip_unsupported=True)
+
+
+def test_onnx_3d_transposed_conv_skipped_with_hand_counted_macs(tmp_path):
+    from onnx import helper
+
+    f = save_onnx(tmp_path / "t3.onnx", [
+        helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up3", strides=[2, 2, 2]),
+        helper.make_node("Conv", ["y", "w2"], ["z"], name="c3"),
+    ], [("x", [1, 4, 3, 3, 3])], [onnx_init("w", (4, 2, 2, 2, 2)),
+                                  onnx_init("w2", (1, 2, 1, 1, 1))])
+    with pytest.raises(ImcoptError, match=r"node 'up3' \(ConvTranspose\): a 3-D ConvTranspose"):
+        load_onnx(f)
+    dropped = 4 * 27 * 2 * 8  # C_in x input voxels x M_out x kernel taps
+    with (pytest.warns(DroppedLayersWarning, match=f"{dropped + 2 * 6**3:,} MACs dropped"),
+          pytest.raises(ImcoptError, match="no Conv, ConvTranspose, Gemm, MatMul nodes")):
         load_onnx(f, skip_unsupported=True)
 
 
@@ -235,19 +278,17 @@ def test_onnx_constant_and_folded_weights_count_as_weights(tmp_path):
 
 def test_onnx_dims_on_the_cli(folder, capsys):
     f = _conv_plus_transpose(folder / "sym.onnx", batch="batch")
-    refused(capsys, ["workloads", "show", str(f), "--onnx-skip-unsupported"], folder,
-            "'batch'", "--dims batch=N")
+    refused(capsys, ["workloads", "show", str(f)], folder, "'batch'", "--dims batch=N")
     capsys.readouterr()
-    assert run(["workloads", "show", str(f), "--onnx-skip-unsupported", "--dims", "batch=3",
-                "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["macs"] == 3 * 16 * 8 * 8 * 27
+    assert run(["workloads", "show", str(f), "--dims", "batch=3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["macs"] == 3 * (16 * 8 * 8 * 27 + 16 * 4 * 4 * 64)
     for bad in ("batch", "batch=0", "batch=x", "=2"):
         refused(capsys, ["workloads", "show", str(f), "--dims", bad], folder, "--dims",
                 "NAME=N")
 
 
 def test_onnx_skip_in_a_workload_list(tmp_path):
-    _conv_plus_transpose(tmp_path / "ct.onnx")
+    _conv_plus_einsum(tmp_path / "ct.onnx")
     lst = tmp_path / "list.yaml"
     lst.write_text("workloads:\n  - {path: ct.onnx, skip_unsupported: true}\n")
     with pytest.warns(DroppedLayersWarning):

@@ -297,7 +297,7 @@ def test_onnx_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
     onnx.save(helper.make_model(graph), str(empty))
-    with pytest.raises(ImcoptError, match="no Conv, Gemm or MatMul"):
+    with pytest.raises(ImcoptError, match="no Conv, ConvTranspose, Gemm, MatMul nodes"):
         load_onnx(empty)
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImcoptError, match=r"optional dependency 'onnx'.*imcopt\[onnx\]"):

@@ -12,7 +12,7 @@ Every bad input raises `ImcoptError` naming the file, the row or layer, and the 
   ``HStride``/``Hstride``/``Wstride``/``Hdilation`` spellings; ``K`` for M). CiMLoop's Jinja
   include lines and ``<<<:`` merge keys are skipped. Files sorted naturally; network name =
   folder name.
-- ``load_onnx`` (in `problems.workloads.onnx_import`): Conv, Gemm, MatMul; unsupported ops
+- ``load_onnx`` (in `problems.workloads.onnx_import`): Conv, ConvTranspose, Gemm, MatMul; other ops
   that carry weights are errors unless skipped explicitly.
 """
 

@@ -1,4 +1,5 @@
-"""Read a workload from an ONNX model: its Conv, Gemm and MatMul nodes, in graph order.
+"""Read a workload from an ONNX model: its Conv, ConvTranspose, Gemm and MatMul nodes, in
+graph order.
 
 Weights are constant tensors: initializers, ``Constant`` nodes and anything computed from
 constants only (e.g. ``Transpose(W)``, ``DequantizeLinear(Wq)``). A MatMul/Gemm of two
@@ -6,8 +7,14 @@ activations is a ``dynamic`` (attention-style) layer. Shapes come from
 ``onnx.shape_inference``; symbolic dimensions need values (``dims={"batch": 1}``, CLI
 ``--dims batch=1``).
 
+A 1-D/2-D ConvTranspose is imported in its scatter form (how a weight-stationary crossbar runs
+it): every input pixel's C_in-vector meets the C_in x (M/group * kH * kW) weight matrix and the
+partial outputs are scatter-added, so C = C_in/group, M = M_out/group * kH * kW, R = S = 1,
+P x Q = the INPUT size, stride 1; MACs = N * C_in * (M_out/group) * kH * kW * H_in * W_in (no
+multiplications by inserted zeros), weights = C_in * (M_out/group) * kH * kW.
+
 Nothing is dropped silently: a node whose op multiplies by weights but is not supported here
-(ConvTranspose, 3-D Conv, quantized / fused / recurrent ops, Einsum, or such an op inside an
+(3-D Conv / ConvTranspose, quantized / fused / recurrent ops, Einsum, or such an op inside an
 If/Loop/Scan body) is an `ImcoptError` naming the node and the op, unless
 ``skip_unsupported=True``, which skips them and warns (`DroppedLayersWarning`) how many MACs
 were dropped.
@@ -26,10 +33,10 @@ from problems.workloads.layers import Workload
 
 __all__ = ["load_onnx", "DroppedLayersWarning", "SUPPORTED_OPS", "UNSUPPORTED_WEIGHT_OPS"]
 
-SUPPORTED_OPS: tuple[str, ...] = ("Conv", "Gemm", "MatMul")
+SUPPORTED_OPS: tuple[str, ...] = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 #: ops that multiply activations by weights but are not imported (refused or skipped)
 UNSUPPORTED_WEIGHT_OPS: frozenset[str] = frozenset({
-    "ConvTranspose", "ConvInteger", "QLinearConv", "DeformConv", "MatMulInteger",
+    "ConvInteger", "QLinearConv", "DeformConv", "MatMulInteger",
     "QLinearMatMul", "Einsum", "LSTM", "GRU", "RNN", "Attention", "MultiHeadAttention",
     "QAttention", "FusedConv", "FusedGemm", "FusedMatMul", "QGemm", "DynamicQuantizeMatMul",
     "MatMulNBits", "QLinearConvTranspose",
@@ -130,8 +137,9 @@ def load_onnx(path: str | Path, dims: Mapping[str, int] | None = None,
         used.add(layer)
         where = f"{path}: layer '{layer}' ({node.op_type})"
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-        if node.op_type == "Conv":
-            rec = _onnx_conv(node, attrs, shape_of, where)
+        if node.op_type in ("Conv", "ConvTranspose"):
+            conv = _onnx_conv if node.op_type == "Conv" else _onnx_conv_transpose
+            rec = conv(node, attrs, shape_of, where)
             rec["dynamic"] = node.input[1] not in const
         elif node.op_type == "Gemm":
             rec = _onnx_gemm(node, attrs, shape_of, const, where)
@@ -142,14 +150,14 @@ def load_onnx(path: str | Path, dims: Mapping[str, int] | None = None,
     if skipped:
         known = [m for _, m in skipped if m is not None]
         lost = f"{sum(known):,.0f} MACs" if known else "an unknown number of MACs"
-        if len(known) < len(skipped):
+        if known and len(known) < len(skipped):
             lost += f" (+ {len(skipped) - len(known)} node(s) of unknown size)"
         warnings.warn(f"{path}: skipped {len(skipped)} unsupported weight node(s) "
                       f"[{', '.join(n for n, _ in skipped[:5])}"
                       f"{', ...' if len(skipped) > 5 else ''}]: {lost} dropped",
                       DroppedLayersWarning, stacklevel=2)
     if not records:
-        raise ImcoptError(f"{path}: no Conv, Gemm or MatMul nodes in the ONNX graph")
+        raise ImcoptError(f"{path}: no {', '.join(SUPPORTED_OPS)} nodes in the ONNX graph")
     return Workload.from_records(name or path.stem, records, source=str(path))
 
 
@@ -179,8 +187,8 @@ def _unsupported(node: Any, onnx: Any, shapes: dict[str, list]) -> str | None:
     if op in UNSUPPORTED_WEIGHT_OPS:
         return (f"op {op} multiplies by weights but is not supported (supported: "
                 f"{', '.join(SUPPORTED_OPS)})")
-    if op == "Conv" and len(node.input) > 1 and len(shapes.get(node.input[1], [])) > 4:
-        return (f"a {len(shapes[node.input[1]]) - 2}-D convolution (weight shape "
+    if op in ("Conv", "ConvTranspose") and len(shapes.get(node.input[1], [])) > 4:
+        return (f"a {len(shapes[node.input[1]]) - 2}-D {op} (weight shape "
                 f"{shapes[node.input[1]]}) is not supported (1-D and 2-D are)")
     if op in _SUBGRAPH_OPS:
         inner = _subgraph_weight_ops(node, onnx)
@@ -240,6 +248,23 @@ def _onnx_conv(node: Any, attrs: dict, shape_of: Any, where: str) -> dict[str, A
             "S": kernel[1], "P": out[0], "Q": out[1], "G": groups,
             "h_stride": strides[0], "w_stride": strides[1],
             "h_dilation": dil[0], "w_dilation": dil[1]}
+
+
+def _onnx_conv_transpose(node: Any, attrs: dict, shape_of: Any, where: str) -> dict[str, Any]:
+    """1-D/2-D ConvTranspose in scatter form (module docstring)."""
+    x = shape_of(node.input[0], where, "input")
+    w = shape_of(node.input[1], where, "weight")
+    if len(w) not in (3, 4) or len(x) != len(w):
+        raise ImcoptError(f"{where}: field weight: only 1-D/2-D transposed convolutions are "
+                          f"supported (weight shape {w}, input shape {x})")
+    groups = int(attrs.get("group", 1))
+    c_in, m_per_group, *kernel = w
+    if groups <= 0 or c_in % groups or x[1] != c_in:
+        raise ImcoptError(f"{where}: field group = {groups} does not fit input channels "
+                          f"{x[1]} and weight shape {w}")
+    spatial = x[2:] + [1] * (4 - len(x))
+    return {"N": x[0], "C": c_in // groups, "M": m_per_group * math.prod(kernel), "R": 1,
+            "S": 1, "P": spatial[0], "Q": spatial[1], "G": groups}
 
 
 def _onnx_gemm(node: Any, attrs: dict, shape_of: Any, const: set[str],
