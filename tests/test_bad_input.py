@@ -196,8 +196,8 @@ def test_onnx_conv_transpose_counts_match_hand_formulas(tmp_path, group):
     assert w.macs.tolist() == [16 * 8 * 8 * 3 * 3 * 3, macs_up]
     assert w.weights.tolist() == [16 * 3 * 3 * 3, weights_up]
     up = w.to_frame().set_index("layer").loc["up"]
-    assert (c_in // group, m_out // group * 4, group,
-                                                    8, 8, 1) == (up.C, up.M, up.G, up.P, up.Q, up.R)
+    got = (up.C, up.M, up.G, up.P, up.Q, up.R)
+    assert got == (c_in // group, m_out // group * k * k, group, h_in, h_in, 1)
 
 
 def test_onnx_unsupported_weight_op_is_refused_naming_node_and_op(folder, capsys):
