@@ -60,8 +60,17 @@ class ObjectiveConfig:
     node_cost_factor: Mapping[int, float] = field(
         default_factory=lambda: dict(NODE_COST_FACTOR))
     area_budget_mm2: float = 800.0
+    #: accuracy (problems/hardware/snr.py): minimum output SNR in dB, one number or
+    #: {workload: dB} (workloads not named are unconstrained; key "default" for the rest);
+    #: ``snr_objective`` adds -min_w SNR_w / 10 as an objective to the multi / many forms (the
+    #: single score ignores it and takes SNR through the constraint only)
+    min_snr_db: float | Mapping[str, float] | None = None
+    snr_objective: bool = False
+    snr_adc_range: str = "full-range"
+    snr_aggregate: str = "worst-layer"
 
     def __post_init__(self) -> None:
+        _check_snr_fields(self)
         if self.kind not in KINDS:
             raise ImcoptError(f"objective kind {self.kind!r}; allowed: {list(KINDS)}")
         if self.aggregate not in AGGREGATES:
@@ -115,6 +124,8 @@ class ObjectiveConfig:
         d = asdict(self)
         d["weights"] = list(self.weights) if self.weights is not None else None
         d["node_cost_factor"] = {str(k): v for k, v in self.node_cost_factor.items()}
+        if isinstance(self.min_snr_db, Mapping):
+            d["min_snr_db"] = dict(self.min_snr_db)
         return d
 
     @classmethod
@@ -131,6 +142,37 @@ class ObjectiveConfig:
             kw["node_cost_factor"] = {int(k): float(v)  # type: ignore[union-attr]
                                       for k, v in kw["node_cost_factor"].items()}
         return cls(**kw)  # type: ignore[arg-type]
+
+
+def _check_snr_fields(cfg: ObjectiveConfig) -> None:
+    """Validate the accuracy fields (ImcoptError naming the bad one)."""
+    from problems.hardware.snr import SNRConfig
+
+    SNRConfig(adc_range=cfg.snr_adc_range, aggregate=cfg.snr_aggregate)
+    if not isinstance(cfg.snr_objective, bool):
+        raise ImcoptError(f"objective snr_objective = {cfg.snr_objective!r} must be true/false")
+    t = cfg.min_snr_db
+    items = t.items() if isinstance(t, Mapping) else ([] if t is None else [("all", t)])
+    for name, v in items:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+            raise ImcoptError(f"objective min_snr_db {name!r}: {v!r} must be a finite number "
+                              f"of dB")
+    if isinstance(t, Mapping):
+        object.__setattr__(cfg, "min_snr_db", {str(k): float(v) for k, v in t.items()})
+    elif t is not None:
+        object.__setattr__(cfg, "min_snr_db", float(t))
+
+
+def snr_targets_db(cfg: ObjectiveConfig, workloads: list[str]) -> np.ndarray | None:
+    """Minimum SNR (dB) per workload, (n_w,) (-inf = unconstrained), or None if no target.
+    Names of other workloads are ignored (sub-problems of one workload keep the mapping; the
+    study config checks the names against the scenario's workloads)."""
+    t = cfg.min_snr_db
+    if t is None:
+        return None
+    if not isinstance(t, Mapping):
+        return np.full(len(workloads), float(t))
+    return np.array([float(t.get(w, t.get("default", -np.inf))) for w in workloads])
 
 
 # -- building blocks --------------------------------------------------------------------------

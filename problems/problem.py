@@ -8,13 +8,19 @@ Outputs of ``_evaluate`` (n = population size, n_w = number of workloads):
 - ``F``: single -> (n, 1) log10 aggregated score; multi -> (n, 3) log10 (aggregated E,
   aggregated L, area term); many -> (n, n_w) log10 per-workload EDAP. Non-finite values (a
   design the model cannot evaluate) are replaced by `F_PENALTY` so that pymoo's sorting and
-  crowding stay well defined; such designs are always infeasible through ``G``.
-- ``G`` (<= 0 is feasible), (n, 2 + n_w):
+  crowding stay well defined; such designs are always infeasible through ``G``. With
+  ``objective.snr_objective`` (multi / many) one more column: -min_w SNR_w / 10 (SNR in dB, capped at
+  `SNR_CAP_DB`; lower is better like the others).
+- ``G`` (<= 0 is feasible), (n, 2 + n_w [+ n_w with ``objective.min_snr_db``]):
   ``G[:, 0] = (A - budget) / budget`` (1.0 when the area is not a positive finite number);
   ``G[:, 1]`` = number of decision variables that were out of range or non-finite (they are
   rounded to the nearest integer and clipped for evaluation, but the design is flagged
   infeasible); ``G[:, 2 + w]`` = 0 if workload w is evaluable (model-valid, finite positive E
-  and L) and, for RRAM designs, all its weights are resident; 1 otherwise.
+  and L) and, for RRAM designs, all its weights are resident; 1 otherwise;
+  ``G[:, 2 + n_w + w]`` = (min SNR target of workload w - its SNR) / 10 dB (clipped to [-10,
+  10]; the reason "SNR below target" is ``snr_ok[:, w]`` False in `evaluate_batch`).
+- ``snr_db`` / ``snr_ok`` (n, n_w), in `evaluate_batch` whenever an SNR target or objective is
+  set: the output SNR (problems/hardware/snr.py) and whether it meets the workload's target.
 - ``score`` (n,): the aggregated EDAP in J*s*mm^2 (dimensionless for ``normalized``), the one
   scalar every algorithm is scored on; inf if infeasible.
 - ``log10_score`` (n,), ``energy_j`` / ``latency_s`` / ``edap`` (n, n_w), ``area_mm2`` (n,).
@@ -35,6 +41,7 @@ from pymoo.core.problem import Problem
 from problems.errors import ImcoptError
 from problems.hardware.cost import CONVENTIONS, evaluate
 from problems.hardware.design import RRAM, DesignBatch
+from problems.hardware.snr import SNRConfig, SNRModel
 from problems.objectives import (
     ObjectiveConfig,
     aggregate_log10,
@@ -43,6 +50,7 @@ from problems.objectives import (
     objectives_log10,
     per_workload_log10,
     safe_log10,
+    snr_targets_db,
 )
 from problems.spaces import SearchSpace
 from problems.workloads.layers import Workload
@@ -52,6 +60,8 @@ from problems.workloads.stack import WorkloadStack
 F_PENALTY = 1.0e3
 #: designs evaluated per cost-model call inside `evaluate_batch`
 EVAL_CHUNK = 20_000
+#: SNR above this counts as this in the SNR objective (lossless chains report inf)
+SNR_CAP_DB = 100.0
 
 
 def as_stack(workloads: WorkloadStack | Sequence[Workload] | Workload) -> WorkloadStack:
@@ -100,8 +110,15 @@ class JointIMCProblem(Problem):
         self.specialist_edap = specialist_edap
         self.n_model_errors = 0                     # designs the cost model rejected
         self.last_model_error: str | None = None
-        n_obj = {"single": 1, "multi": 3, "many": n_w}[objective.kind]
-        super().__init__(n_var=space.n_var, n_obj=n_obj, n_ieq_constr=2 + n_w, xl=0,
+        self.snr_targets_db = snr_targets_db(objective, self.workload_names)
+        self.snr_model = None
+        if self.snr_targets_db is not None or objective.snr_objective:
+            self.snr_model = SNRModel(self.stack, SNRConfig(adc_range=objective.snr_adc_range,
+                                                            aggregate=objective.snr_aggregate))
+        self.snr_objective = objective.snr_objective and objective.kind != "single"
+        n_obj = {"single": 1, "multi": 3, "many": n_w}[objective.kind] + self.snr_objective
+        n_snr = 0 if self.snr_targets_db is None else n_w
+        super().__init__(n_var=space.n_var, n_obj=n_obj, n_ieq_constr=2 + n_w + n_snr, xl=0,
                          xu=space.cardinalities - 1, vtype=int)
 
     # -- core -------------------------------------------------------------------------------
@@ -150,6 +167,9 @@ class JointIMCProblem(Problem):
         rram = (designs.memory == RRAM)[:, None]
         usable &= ~rram | resident
         G = np.concatenate([g_area[:, None], n_bad[:, None], (~usable).astype(float)], axis=1)
+        snr = self.snr_model.evaluate(designs).snr_db if self.snr_model is not None else None
+        if snr is not None and self.snr_targets_db is not None:
+            G = np.concatenate([G, np.clip((self.snr_targets_db - snr) / 10, -10, 10)], axis=1)
         feasible = np.all(G <= 0, axis=1)
         # invalid entries -> inf in the objectives (the model may report finite junk there)
         Eu = np.where(usable, E, np.inf)
@@ -157,12 +177,17 @@ class JointIMCProblem(Problem):
         lscore = aggregate_log10(Eu, Lu, A, cfg, self.specialist_edap, tech)
         feasible &= np.isfinite(lscore)
         F = objectives_log10(Eu, Lu, A, cfg, self.specialist_edap, tech)
+        if snr is not None and self.snr_objective:
+            F = np.concatenate([F, -np.minimum(snr.min(axis=1), SNR_CAP_DB)[:, None] / 10], 1)
         F = np.where(np.isfinite(F), F, F_PENALTY)
         aE, aL = aggregate_parts_log10(Eu, Lu, cfg)
         la = log10_area_term(A, cfg, tech)
         with np.errstate(over="ignore"):
             score = np.where(feasible, 10.0 ** lscore, np.inf)
-        return {
+        extra = {} if snr is None else {
+            "snr_db": snr, "snr_ok": np.ones(snr.shape, bool) if self.snr_targets_db is None
+            else snr >= self.snr_targets_db}
+        return extra | {
             "F": F,
             "G": G,
             "score": score,
@@ -174,7 +199,8 @@ class JointIMCProblem(Problem):
             "feasible": feasible,
             "in_range": n_bad == 0,
             "parts_log10": np.stack([aE, aL, la], axis=1),
-            "workload_log10": np.where(usable & (g_area <= 0)[:, None] & (n_bad == 0)[:, None],
+            "workload_log10": np.where(usable & (g_area <= 0)[:, None] & (n_bad == 0)[:, None]
+                                       & extra.get("snr_ok", True),
                                        per_workload_log10(E, L, A, cfg, tech), np.inf),
         }
 

@@ -19,7 +19,8 @@ Example::
         weights: null                   # one per workload, for aggregate: weighted
         objective: single               # single|multi|many: the problem's default form
         fabrication_cost: false         # false|alone|product (technology study)
-        constraints: {area_budget_mm2: 800}
+        constraints: {area_budget_mm2: 800, min_snr_db: 20}   # min_snr_db: or {workload: dB}
+        snr: {adc_range: full-range, aggregate: worst-layer, objective: false}  # SNR model
         technology_nm: 32               # shorthands for fixed: {technology_nm, memory}
         fixed: {voltage_v: 0.7}         # design parameters held constant (canonical units)
         exact_optimum: true             # enumerate the space once for the exact optimum
@@ -58,10 +59,13 @@ FALLBACK_ALGORITHMS: tuple[str, ...] = (
 STUDY_KEYS = {"name", "output", "budget", "seeds", "convention", "scenarios", "algorithms"}
 SCENARIO_KEYS = {"name", "space", "workloads", "aggregate", "weights", "objective",
                  "fabrication_cost", "constraints", "fixed", "exact_optimum", "memory",
-                 "technology_nm"}
+                 "technology_nm", "snr"}
 #: scenario-level shorthands for ``fixed: {memory: ..., technology_nm: ...}``
 SHORTHAND_FIXED = ("memory", "technology_nm")
-CONSTRAINT_KEYS = {"area_budget_mm2"}
+CONSTRAINT_KEYS = {"area_budget_mm2", "min_snr_db"}
+#: scenario ``snr:`` options -> ObjectiveConfig fields (problems/hardware/snr.py)
+SNR_KEYS = {"adc_range": "snr_adc_range", "aggregate": "snr_aggregate",
+            "objective": "snr_objective"}
 ALGORITHM_KEYS = {"name", "label", "params"}
 
 
@@ -92,6 +96,12 @@ class ScenarioConfig:
     area_budget_mm2: float = 800.0
     fixed: dict[str, Any] = field(default_factory=dict)
     exact_optimum: bool = False
+    min_snr_db: float | dict[str, float] | None = None
+    snr: dict[str, Any] = field(default_factory=dict)
+
+    def snr_objective_fields(self) -> dict[str, Any]:
+        """The ObjectiveConfig keyword arguments of the accuracy settings."""
+        return {"min_snr_db": self.min_snr_db} | {SNR_KEYS[k]: v for k, v in self.snr.items()}
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,10 @@ def _scenario_dict(s: ScenarioConfig) -> dict[str, Any]:
         d["weights"] = list(s.weights)
     if s.fixed:
         d["fixed"] = dict(s.fixed)
+    if s.min_snr_db is not None:
+        d["constraints"]["min_snr_db"] = s.min_snr_db
+    if s.snr:
+        d["snr"] = dict(s.snr)
     return d
 
 
@@ -331,6 +345,9 @@ def _parse_scenario(raw: Mapping, where: str, problems: list[str],
             problems.append(f"{where}.constraints.area_budget_mm2: must be a positive number "
                             f"of mm^2, got {short(area)}")
             area = 800.0
+    min_snr, snr = _parse_snr(raw, constraints, objective, where, problems)
+    if check and isinstance(min_snr, Mapping) and workloads is not None and n_workloads:
+        _check_snr_names(min_snr, workloads, where, problems)
     fixed = raw.get("fixed", {}) or {}
     if not isinstance(fixed, Mapping):
         problems.append(f"{where}.fixed: must be a mapping parameter -> value, got {short(fixed)}")
@@ -354,7 +371,39 @@ def _parse_scenario(raw: Mapping, where: str, problems: list[str],
         name=name, space=space, workloads=workloads, aggregate=aggregate,
         weights=[float(w) for w in weights] if weights is not None else None,
         objective=objective, fabrication_cost=fab, area_budget_mm2=float(area),
-        fixed=dict(fixed), exact_optimum=exact)
+        fixed=dict(fixed), exact_optimum=exact, min_snr_db=min_snr, snr=snr)
+
+
+def _check_snr_names(min_snr: Mapping, workloads: Any, where: str, problems: list[str]) -> None:
+    from problems.workloads import load_workloads
+
+    names = {w.name for w in load_workloads(workloads)}
+    unknown = sorted(set(min_snr) - names - {"default"})
+    if unknown:
+        problems.append(f"{where}.constraints.min_snr_db: unknown workload(s) {unknown}; "
+                        f"the scenario's workloads: {sorted(names)} (or 'default')")
+
+
+def _parse_snr(raw: Mapping, constraints: Any, objective: Any, where: str,
+               problems: list[str]) -> tuple[Any, dict[str, Any]]:
+    """``constraints.min_snr_db`` and the ``snr:`` options, checked through ObjectiveConfig."""
+    from problems.objectives import ObjectiveConfig
+
+    min_snr = constraints.get("min_snr_db") if isinstance(constraints, Mapping) else None
+    snr = raw.get("snr", {}) or {}
+    if not isinstance(snr, Mapping):
+        problems.append(f"{where}.snr: must be a mapping, got {snr!r}")
+        return None, {}
+    _unknown(snr, set(SNR_KEYS), f"{where}.snr", problems)
+    snr = {k: v for k, v in snr.items() if k in SNR_KEYS}
+    kind = objective if objective in OBJECTIVE_KINDS else "multi"
+    try:
+        cfg = ObjectiveConfig(kind=kind, min_snr_db=min_snr,
+                              **{SNR_KEYS[k]: v for k, v in snr.items()})
+    except ImcoptError as exc:
+        problems.append(f"{where}: {exc}")
+        return None, {}
+    return cfg.min_snr_db, dict(snr)
 
 
 def _check_fixed(fixed: Mapping, where: str, problems: list[str]) -> None:

@@ -68,7 +68,7 @@ class Backend:
             kind=scenario.objective, aggregate=scenario.aggregate,
             weights=tuple(scenario.weights) if scenario.weights else None,
             fabrication_cost=scenario.fabrication_cost,
-            area_budget_mm2=scenario.area_budget_mm2)
+            area_budget_mm2=scenario.area_budget_mm2, **scenario.snr_objective_fields())
         spec = None
         if scenario.aggregate == "normalized":
             from problems.specialists import specialist_edap

@@ -206,91 +206,124 @@ def mapping(xbar_rows: np.ndarray, bits_per_cell: np.ndarray, rows: np.ndarray,
 
 
 # ---- the model ----------------------------------------------------------------------------------
-def _design_keys(d: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the unique (memory, xbar_rows, bits_per_cell, adc_bits, voltage) designs."""
-    _, v_inv = np.unique(d.voltage_v, return_inverse=True)
-    key = (((d.memory * 9 + d.bits_per_cell) * 13 + d.adc_bits) * 8193 + d.xbar_rows)
-    key = key * (int(v_inv.max()) + 1) + v_inv.reshape(-1)
+def _unique(*cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first index, inverse) of the unique rows of integer/float columns."""
+    _, first, inv = np.unique(np.stack(cols, axis=1), axis=0, return_index=True,
+                              return_inverse=True)
+    return first, inv.reshape(-1)
+
+
+def _unique_int(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     _, first, inv = np.unique(key, return_index=True, return_inverse=True)
     return first, inv.reshape(-1)
 
 
-def _layer_keys(stack: WorkloadStack, p_x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    rows = stack.C * stack.R * stack.S
-    cols = np.stack([rows, stack.input_bits, stack.weight_bits, p_x], axis=1)
-    _, first, inv = np.unique(cols, axis=0, return_index=True, return_inverse=True)
-    return first, inv.reshape(-1)
+def read_noise_rel2(voltage_v: np.ndarray) -> np.ndarray:
+    """Read-noise variance relative to the column full scale squared: kT/C of the sample-and-
+    hold at a full-scale swing of the supply voltage + the ADC's input-referred noise."""
+    v = np.asarray(voltage_v, float)
+    kt_c = BOLTZMANN_J_PER_K * TEMPERATURE_K / SH_CAP_F
+    return kt_c / (v * v) + 1.0 / (12.0 * 4.0 ** ADC_THERMAL_ENOB)
 
 
-def _noise_to_signal(mem: np.ndarray, xr: np.ndarray, k: np.ndarray, b: np.ndarray,
-                     v: np.ndarray, rows: np.ndarray, ib: np.ndarray, wb: np.ndarray,
-                     px: np.ndarray, cfg: SNRConfig) -> np.ndarray:
-    """Noise / signal variance ratio of a layer's output; design arrays (n_d, 1), layer arrays
-    (1, n_l) -> (n_d, n_l)."""
-    n, tiles, slices, pad = mapping(xr, k, rows, wb)
-    k = np.minimum(k, wb)
-    levels = 2.0 ** k - 1.0                             # largest cell value (level steps)
-    # input X = sum_j 2^j x_j with x_j ~ Bernoulli(px); weight W uniform on [0, 2^wb - 1]
-    ex = px * (2.0 ** ib - 1.0)
-    ex2 = px * (1 - px) * (4.0 ** ib - 1.0) / 3.0 + ex * ex
-    ew = (2.0 ** wb - 1.0) / 2.0
-    ew2 = (4.0 ** wb - 1.0) / 12.0 + ew * ew
-    signal = rows * (ex2 * ew2 - (ex * ew) ** 2)        # Var(sum_i X_i W_i)
-    # shift-add gains: sum over input bits of 4^j, over slices of 4^(k s - pad)
-    f_x = (4.0 ** ib - 1.0) / 3.0
-    f_w = (4.0 ** (k * slices) - 1.0) / (4.0 ** k - 1.0) / 4.0 ** pad
-    # one conversion: y = sum_{i<=N} x_i s_i, s_i uniform on [0, 2^k - 1]
-    es = levels / 2.0
-    es2 = (4.0 ** k - 1.0) / 12.0 + es * es
-    # column statistics of the average tile (rows / T rows), the ADC range of the largest (N)
-    var_y = rows / tiles * (px * es2 - (px * es) ** 2)
-    full_scale = n * levels
-    per_conv = quantization_noise_var(full_scale, np.sqrt(var_y), b, cfg.adc_range)
-    static = 0.0
-    if cfg.analog_noise:
-        kt_c = BOLTZMANN_J_PER_K * TEMPERATURE_K / SH_CAP_F
-        read_rel2 = kt_c / (v * v) + 1.0 / (12.0 * 4.0 ** ADC_THERMAL_ENOB)
-        per_conv = per_conv + full_scale * full_scale * read_rel2
-        sram = mem == 1
-        cell_var = levels ** 2 * np.where(sram, 0.5 * cfg.sram_cap_sigma_rel ** 2,
-                                          cfg.rram_sigma_g_rel ** 2)
-        static = rows * ex2 * f_w * cell_var             # sum_i X_i * (static cell error)
-    noise = tiles * f_w * f_x * per_conv + static
-    return noise / signal
+class SNRModel:
+    """The SNR model bound to one workload stack (layer-side quantities computed once).
+
+    The noise-to-signal ratio of layer l on design d separates into
+    NSR = Q(xbar_rows, k, adc_bits; l) + R(xbar_rows, k; l) x read_noise_rel2(voltage)
+    + S(memory, k; l), each term tabulated on the unique design keys it depends on.
+    """
+
+    def __init__(self, stack: WorkloadStack, cfg: SNRConfig | None = None,
+                 input_one_probability: np.ndarray | float = 0.5) -> None:
+        self.stack = stack
+        self.cfg = cfg or SNRConfig()
+        px = np.broadcast_to(np.asarray(input_one_probability, float), (stack.n_layers,))
+        if not np.all((px > 0) & (px < 1)):
+            raise ImcoptError("input_one_probability must be in (0, 1) for every layer")
+        rows = stack.C * stack.R * stack.S
+        first, self._inv_l = _unique(rows, stack.input_bits, stack.weight_bits, px)
+        self._rows = rows[first].astype(float)[None, :]
+        self._ib = stack.input_bits[first].astype(float)[None, :]
+        self._wb = stack.weight_bits[first].astype(float)[None, :]
+        self._px = px[first][None, :]
+        ex = self._px * (2.0 ** self._ib - 1.0)          # X = sum_j 2^j x_j, x_j ~ B(px)
+        self._ex2 = self._px * (1 - self._px) * (4.0 ** self._ib - 1.0) / 3.0 + ex * ex
+        ew = (2.0 ** self._wb - 1.0) / 2.0               # W uniform on [0, 2^wb - 1]
+        ew2 = (4.0 ** self._wb - 1.0) / 12.0 + ew * ew
+        self._signal = self._rows * (self._ex2 * ew2 - (ex * ew) ** 2)   # Var(sum X_i W_i)
+        self._f_x = (4.0 ** self._ib - 1.0) / 3.0        # shift-add gain of the input bits
+        self._counts = np.zeros((first.size, stack.n_workloads))
+        np.add.at(self._counts, (self._inv_l, stack.workload_index), 1.0)
+        self._members = [np.flatnonzero(c > 0) for c in self._counts.T]
+
+    # -- per-term tables on unique design keys, (n_keys, n_layer_keys) -----------------------
+    def _geometry(self, xr: np.ndarray, k: np.ndarray) -> dict[str, np.ndarray]:
+        n, tiles, slices, pad = mapping(xr[:, None], k[:, None], self._rows, self._wb)
+        kk = np.minimum(k[:, None], self._wb)
+        levels = 2.0 ** kk - 1.0
+        f_w = (4.0 ** (kk * slices) - 1.0) / (4.0 ** kk - 1.0) / 4.0 ** pad  # slice gains
+        gain = tiles * f_w * self._f_x / self._signal    # per-conversion variance -> NSR
+        return {"n": n, "tiles": tiles, "levels": levels, "f_w": f_w, "gain": gain}
+
+    def _q_term(self, xr: np.ndarray, k: np.ndarray, b: np.ndarray) -> np.ndarray:
+        g = self._geometry(xr, k)
+        levels, px = g["levels"], self._px
+        es = levels / 2.0                                # slice value uniform on [0, 2^k - 1]
+        es2 = ((levels + 1.0) ** 2 - 1.0) / 12.0 + es * es
+        # column statistics of the average tile (rows / T), the ADC range of the largest (N)
+        var_y = self._rows / g["tiles"] * (px * es2 - (px * es) ** 2)
+        q = quantization_noise_var(g["n"] * levels, np.sqrt(var_y), b[:, None],
+                                   self.cfg.adc_range)
+        return g["gain"] * q
+
+    def _r_term(self, xr: np.ndarray, k: np.ndarray) -> np.ndarray:
+        g = self._geometry(xr, k)
+        return g["gain"] * (g["n"] * g["levels"]) ** 2
+
+    def _s_term(self, mem: np.ndarray, k: np.ndarray) -> np.ndarray:
+        kk = np.minimum(k[:, None], self._wb)
+        levels = 2.0 ** kk - 1.0
+        slices = np.ceil(self._wb / kk)
+        f_w = (4.0 ** (kk * slices) - 1.0) / (4.0 ** kk - 1.0) / 4.0 ** (slices * kk - self._wb)
+        sigma2 = np.where(mem[:, None] == 1, 0.5 * self.cfg.sram_cap_sigma_rel ** 2,
+                          self.cfg.rram_sigma_g_rel ** 2)
+        # static cell errors e_i, multiplied by the whole input X_i: sum_i X_i e_i
+        return self._rows * self._ex2 * f_w * levels ** 2 * sigma2 / self._signal
+
+    def noise_to_signal(self, designs: DesignBatch) -> np.ndarray:
+        """NSR (linear) on every design x unique layer key, (n_designs, n_layer_keys)."""
+        if len(designs) == 0:
+            raise ImcoptError("no designs to evaluate")
+        d = designs
+        xr, k = d.xbar_rows.astype(float), d.bits_per_cell.astype(float)
+        geo = d.xbar_rows * 9 + d.bits_per_cell             # integer keys (k <= 8, b <= 12)
+        fq, iq = _unique_int(geo * 13 + d.adc_bits)
+        nsr = self._q_term(xr[fq], k[fq], d.adc_bits[fq].astype(float))[iq]
+        if self.cfg.analog_noise:
+            fr, ir = _unique_int(geo)
+            fs, is_ = _unique_int(d.memory * 9 + d.bits_per_cell)
+            nsr = nsr + self._r_term(xr[fr], k[fr])[ir] * read_noise_rel2(d.voltage_v)[:, None]
+            nsr = nsr + self._s_term(d.memory[fs], k[fs])[is_]
+        return nsr
+
+    def evaluate(self, designs: DesignBatch, layers: bool = False) -> SNRResult:
+        """Output SNR (dB) per workload (and per layer with ``layers``) of every design."""
+        nsr = self.noise_to_signal(designs)
+        if self.cfg.aggregate == "accumulated":
+            per_w = nsr @ self._counts
+        else:
+            per_w = np.stack([nsr[:, m].max(axis=1) for m in self._members], axis=1)
+        return SNRResult(workloads=tuple(self.stack.names), snr_db=to_db(per_w),
+                         layer_snr_db=to_db(nsr[:, self._inv_l]) if layers else None)
 
 
 def layer_noise_to_signal(designs: DesignBatch, stack: WorkloadStack,
                           cfg: SNRConfig | None = None,
                           input_one_probability: np.ndarray | float = 0.5) -> np.ndarray:
     """Noise-to-signal ratio (linear) of every layer on every design, (n_designs, n_layers)."""
-    nsr_u, inv_l, inv_d = _unique_nsr(designs, stack, cfg or SNRConfig(), input_one_probability)
-    return nsr_u[inv_d][:, inv_l]
-
-
-def _unique_nsr(designs: DesignBatch, stack: WorkloadStack, cfg: SNRConfig,
-                input_one_probability: np.ndarray | float
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Noise-to-signal ratios on (unique design keys, unique layer keys) and the gathers."""
-    if len(designs) == 0:
-        raise ImcoptError("no designs to evaluate")
-    px = np.broadcast_to(np.asarray(input_one_probability, float), (stack.n_layers,))
-    if not np.all((px > 0) & (px < 1)):
-        raise ImcoptError("input_one_probability must be in (0, 1) for every layer")
-    first_d, inv_d = _design_keys(designs)
-    first_l, inv_l = _layer_keys(stack, px)
-    d = designs
-
-    def dcol(a: np.ndarray) -> np.ndarray:
-        return np.asarray(a, float)[first_d][:, None]
-
-    def lrow(a: np.ndarray) -> np.ndarray:
-        return np.asarray(a, float)[first_l][None, :]
-
-    nsr = _noise_to_signal(dcol(d.memory), dcol(d.xbar_rows), dcol(d.bits_per_cell),
-                           dcol(d.adc_bits), dcol(d.voltage_v),
-                           lrow(stack.C * stack.R * stack.S), lrow(stack.input_bits),
-                           lrow(stack.weight_bits), lrow(px), cfg)
-    return nsr, inv_l, inv_d
+    m = SNRModel(stack, cfg, input_one_probability)
+    return m.noise_to_signal(designs)[:, m._inv_l]
 
 
 def to_db(nsr: np.ndarray) -> np.ndarray:
@@ -303,19 +336,7 @@ def evaluate_snr(designs: DesignBatch, stack: WorkloadStack, cfg: SNRConfig | No
                  layers: bool = False,
                  input_one_probability: np.ndarray | float = 0.5) -> SNRResult:
     """Output SNR (dB) of every design on every workload (and every layer with ``layers``)."""
-    cfg = cfg or SNRConfig()
-    nsr_u, inv_l, inv_d = _unique_nsr(designs, stack, cfg, input_one_probability)
-    n_lk = nsr_u.shape[1]
-    counts = np.zeros((n_lk, stack.n_workloads))
-    np.add.at(counts, (inv_l, stack.workload_index), 1.0)
-    if cfg.aggregate == "accumulated":
-        per_w = nsr_u @ counts
-    else:
-        present = counts > 0
-        per_w = np.where(present[None, :, :], nsr_u[:, :, None], -np.inf).max(axis=1)
-    layer_db = to_db(nsr_u[inv_d][:, inv_l]) if layers else None
-    return SNRResult(workloads=tuple(stack.names), snr_db=to_db(per_w[inv_d]),
-                     layer_snr_db=layer_db)
+    return SNRModel(stack, cfg, input_one_probability).evaluate(designs, layers)
 
 
 def measured_input_one_probability(stack: WorkloadStack) -> np.ndarray:

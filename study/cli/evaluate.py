@@ -14,6 +14,7 @@ from problems.hardware.cost import CONVENTIONS, DEFAULT_CONVENTION
 from problems.hardware.cost import evaluate as evaluate_cost
 from problems.hardware.design import INT_PARAMS, MEMORY_TYPES, PARAMETERS, DesignBatch
 from problems.hardware.result import CostResult
+from problems.hardware.snr import ADC_RANGES, SNRConfig, evaluate_snr
 from problems.io import atomic_write_figure, check_writable, read_yaml
 from study.cli.workloads import load_cli_workloads, onnx_options
 
@@ -212,10 +213,14 @@ def plot_breakdowns(res: CostResult, path: Path) -> None:
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path),
               help="Write stacked bars of the energy and area breakdowns to this PNG "
                    "(or .pdf/.svg).")
+@click.option("--snr-adc-range", type=click.Choice(ADC_RANGES), default="full-range",
+              show_default=True, help="ADC range policy of the compute-SNR model.")
+@click.option("--snr-layers", is_flag=True, help="Also give the SNR of every layer.")
 def evaluate(design_file: Path | None, pick: str | None, workloads: str,
              onnx_dims: tuple[str, ...], onnx_skip_unsupported: bool, convention: str,
              space_name: str | None, area_budget: float | None, json_out: bool,
-             plot_path: Path | None, **params: object) -> None:
+             plot_path: Path | None, snr_adc_range: str, snr_layers: bool,
+             **params: object) -> None:
     """Evaluate one design: per workload E, L, A, EDAP, TOPS/W, TOPS/mm², power and the
     breakdowns; with --space / --area-budget also whether it is feasible and why not."""
     if plot_path:
@@ -252,10 +257,12 @@ def evaluate(design_file: Path | None, pick: str | None, workloads: str,
                "workloads": records}
     if verdict is not None:
         payload["feasibility"] = verdict.to_dict()
+    snr_text = add_snr(payload, design, loaded, snr_adc_range, snr_layers)
     if json_out:
         click.echo(json.dumps(payload, indent=2))
         return
     _print_tables(payload, convention)
+    click.echo(snr_text)
     if plot_path:
         click.echo(f"\nwrote {plot_path}")
 
@@ -288,3 +295,32 @@ def _print_tables(payload: dict, convention: str) -> None:
         click.echo(head)
         for reason in verdict["reasons"]:
             click.echo(f"  - {reason}")
+
+
+def _finite_or_none(x: float) -> float | None:
+    """JSON-safe SNR: a lossless, noise-free chain (inf dB) becomes null."""
+    return float(x) if np.isfinite(x) else None
+
+
+def add_snr(payload: dict, design: DesignBatch, workloads: list, adc_range: str,
+            layers: bool) -> str:
+    """Add ``snr_db`` (and ``layers`` with ``layer_snr_db``) to each workload record of the
+    payload (problems/hardware/snr.py, worst-layer aggregate); return the text block."""
+    from problems.workloads.stack import WorkloadStack
+
+    stack = WorkloadStack.of(workloads)
+    cfg = SNRConfig(adc_range=adc_range)
+    r = evaluate_snr(design, stack, cfg, layers=layers)
+    payload["snr_model"] = {"adc_range": adc_range, "aggregate": cfg.aggregate}
+    lines = [f"\noutput SNR ({adc_range} ADC, worst layer):"]
+    for w, rec in enumerate(payload["workloads"]):
+        rec["snr_db"] = _finite_or_none(r.snr_db[0, w])
+        lines.append(f"  {rec['workload']:<24} {r.snr_db[0, w]:8.2f} dB")
+        if layers:
+            sel = np.flatnonzero(stack.workload_index == w)
+            names = stack.workloads[w].layer_names
+            rec["layers"] = [{"layer": n, "layer_snr_db": _finite_or_none(r.layer_snr_db[0, i])}
+                             for n, i in zip(names, sel, strict=True)]
+            lines += [f"    {n:<22} {r.layer_snr_db[0, i]:8.2f} dB"
+                      for n, i in zip(names, sel, strict=True)]
+    return "\n".join(lines)
