@@ -9,8 +9,8 @@ Outputs of ``_evaluate`` (n = population size, n_w = number of workloads):
   aggregated L, area term); many -> (n, n_w) log10 per-workload EDAP. Non-finite values (a
   design the model cannot evaluate) are replaced by `F_PENALTY` so that pymoo's sorting and
   crowding stay well defined; such designs are always infeasible through ``G``. With
-  ``objective.snr_objective`` (multi / many) one more column: -min_w SNR_w / 10 (SNR in dB, capped at
-  `SNR_CAP_DB`; lower is better like the others).
+  ``objective.snr_objective`` (multi / many) one more column: -min_w SNR_w / 10 (SNR in dB,
+  capped at `SNR_CAP_DB`; lower is better like the others).
 - ``G`` (<= 0 is feasible), (n, 2 + n_w [+ n_w with ``objective.min_snr_db``]):
   ``G[:, 0] = (A - budget) / budget`` (1.0 when the area is not a positive finite number);
   ``G[:, 1]`` = number of decision variables that were out of range or non-finite (they are

@@ -108,6 +108,9 @@ def main() -> None:
     figures = args.out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     lines = [args.preamble.read_text()] if args.preamble.is_file() else ["# Paper results", ""]
+    snr = args.out / "SNR.md"                       # accuracy section (scripts/paper_snr.py)
+    if snr.is_file():
+        lines.append(snr.read_text())
     for name, title in STUDIES.items():
         study = args.raw / name
         if (study / "summary.json").is_file():

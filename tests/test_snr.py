@@ -170,14 +170,14 @@ def test_composition_and_minimum_precision_criterion() -> None:
     np.testing.assert_allclose(diff, np.broadcast_to(diff[:1], diff.shape), rtol=1e-9)
 
     assert mpc_sqnr_margin_db(0.5) == pytest.approx(9.14, abs=0.01)
+    def total(snr_a_db: float, bits: int, rows: int) -> float:
+        return -10 * np.log10(10 ** (-snr_a_db / 10)
+                              + 10 ** (-float(binary_column_sqnr_db(bits, rows, p)) / 10))
+
     for snr_a_db, rows in ((20.0, 256), (30.0, 128), (15.0, 512)):
         bmin = minimum_adc_bits_binary(snr_a_db, rows, p)
-
-        def total(bits: int) -> float:
-            return -10 * np.log10(10 ** (-snr_a_db / 10)
-                                  + 10 ** (-float(binary_column_sqnr_db(bits, rows, p)) / 10))
-        assert total(bmin) >= snr_a_db - 0.5
-        assert total(bmin - 1) < snr_a_db - 0.5
+        assert total(snr_a_db, bmin, rows) >= snr_a_db - 0.5
+        assert total(snr_a_db, bmin - 1, rows) < snr_a_db - 0.5
 
 
 # ---- the layer model ------------------------------------------------------------------------
