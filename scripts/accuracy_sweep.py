@@ -64,12 +64,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config", nargs="?", default="configs/accuracy-sweep.yaml")
     ap.add_argument("--chunk", type=int, default=100_000)
+    ap.add_argument("--plot-only", action="store_true", help="redraw from sweep.csv")
     a = ap.parse_args()
     cfg = read_yaml(a.config, "accuracy sweep config")
     if not isinstance(cfg, dict) or set(cfg) - KEYS:
         raise ImcoptError(f"{a.config}: a mapping with keys {sorted(KEYS)}")
     out = Path(cfg.get("output", "results/accuracy"))
     out.mkdir(parents=True, exist_ok=True)
+    if a.plot_only:
+        plot(pd.read_csv(out / "sweep.csv"), out / "accuracy_sweep.png", cfg)
+        return
     targets = [float(t) for t in cfg["targets_db"]]
     snr = dict(cfg.get("snr") or {})
     objective = ObjectiveConfig(kind="multi", aggregate=cfg.get("aggregate", "max"),
@@ -127,7 +131,8 @@ def plot(table: pd.DataFrame, path: Path, cfg: dict) -> None:
                         xytext=(0, 6), ha="center", fontsize=6.5)
     ax.set_xlabel("minimum output SNR of every workload (dB, worst layer)")
     ax.set_ylabel(f"best {cfg.get('aggregate', 'max')}-aggregated EDAP (J·s·mm²)")
-    ax.set_title(f"Exact joint optimum vs accuracy target, {cfg['workloads']} "
+    policy = (cfg.get("snr") or {}).get("adc_range", "full-range")
+    ax.set_title(f"Exact joint optimum vs accuracy target, {cfg['workloads']}, {policy} ADC\n"
                  f"(labels: ADC bits / bits per cell / rows)", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
