@@ -152,11 +152,12 @@ def _check_snr_fields(cfg: ObjectiveConfig) -> None:
     if not isinstance(cfg.snr_objective, bool):
         raise ImcoptError(f"objective snr_objective = {cfg.snr_objective!r} must be true/false")
     t = cfg.min_snr_db
-    items = t.items() if isinstance(t, Mapping) else ([] if t is None else [("all", t)])
+    items = t.items() if isinstance(t, Mapping) else ([] if t is None else [(None, t)])
     for name, v in items:
         if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
-            raise ImcoptError(f"objective min_snr_db {name!r}: {v!r} must be a finite number "
-                              f"of dB")
+            where = "" if name is None else f"[{name!r}]"
+            raise ImcoptError(f"objective min_snr_db{where} = {v!r} must be a finite number "
+                              f"of dB (or a mapping workload: dB)")
     if isinstance(t, Mapping):
         object.__setattr__(cfg, "min_snr_db", {str(k): float(v) for k, v in t.items()})
     elif t is not None:

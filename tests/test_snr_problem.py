@@ -99,7 +99,7 @@ def test_study_config_keys(tmp_path: Path) -> None:
                                       "snr": {"adc_range": "half", "colour": 1}}))
     msg = str(err.value)
     assert "unknown key(s) ['colour']" in msg and "adc_range 'half'" in msg
-    with pytest.raises(ImcoptError, match="min_snr_db 'all': 'high' must be a finite number"):
+    with pytest.raises(ImcoptError, match="min_snr_db = 'high' must be a finite number"):
         parse_study(_study(tmp_path, {"constraints": {"min_snr_db": "high"}}))
 
 

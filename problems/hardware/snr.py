@@ -48,9 +48,15 @@ signal ratios summed over the layers, 1/SNR = sum_l 1/SNR_l: errors accumulated 
 network at unit gain - more conservative).
 Not modelled: IR drop, RRAM HRS leakage and drift, ADC nonlinearity (INL/DNL), input DAC noise.
 
-Speed: the SNR depends on a design only through (memory, xbar_rows, bits_per_cell, adc_bits,
-voltage_v) and on a layer only through (rows, input_bits, weight_bits, p_x); it is computed on
-the unique combinations and gathered, so it costs a small fraction of the cost model.
+Monotone (tests/test_snr.py): more ADC bits never lower the SNR, more bits per cell never
+raise it; more rows per conversion never raise a column's SQNR, nor a layer's SNR unless the
+larger crossbar removes a partial row tile (one conversion fewer per output).
+
+Speed: `SNRModel` binds a workload stack (layer-side quantities once, on unique (rows,
+input_bits, weight_bits, p_x)); the NSR separates into a term of (xbar_rows, bits_per_cell,
+adc_bits), a read-noise term of (xbar_rows, bits_per_cell) x f(voltage) and a static cell-noise
+term of (memory, bits_per_cell), each tabulated on the unique keys of a batch and gathered
+(benchmarks/bench_snr.py: a few percent of the joint problem's evaluation time).
 """
 
 from __future__ import annotations
@@ -67,8 +73,9 @@ from problems.workloads.stack import WorkloadStack
 
 ADC_RANGES: tuple[str, ...] = ("full-range", "clipped")
 SNR_AGGREGATES: tuple[str, ...] = ("worst-layer", "accumulated")
-#: RRAM write-verify conductance spread, sigma_G / conductance window: ~1 uS over a ~40 uS
-#: window after relaxation (Wan et al., Nature 608, 504 (2022), NeuRRAM, Ext. Data Fig. 3)
+#: RRAM write-verify conductance spread sigma_G / conductance window, ~1 uS over a ~40 uS window
+#: after relaxation: an approximate reading of Wan et al., Nature 608, 504 (2022) (NeuRRAM),
+#: Ext. Data Fig. 3c-e; an assumption, overridable through SNRConfig.rram_sigma_g_rel
 RRAM_SIGMA_G_REL = 0.025
 #: SRAM charge-domain unit capacitor (1 fF) mismatch, 28 nm k-model sigma_C = 2.1e-2.5 sqrt(C)
 #: fF (Kavishwar & Shanbhag, arXiv 2507.09776, 2025, behavioural QR-SRAM model)
