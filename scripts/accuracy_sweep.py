@@ -4,7 +4,8 @@ One pass over each space evaluates every design (`JointIMCProblem.evaluate_batch
 scoring as the optimizers) and keeps the Pareto front of (aggregated EDAP, worst-workload SNR)
 of the feasible designs; the best EDAP under a target t is then the front's lowest score with
 SNR >= t, for every t at once. Writes results/accuracy/: sweep.csv (one row per space x target
-with the optimum design), front_<label>.csv, accuracy_sweep.png, and prints a summary.
+with the optimum design), front_<label>.csv, accuracy_sweep.png, and prints a summary. An
+optional ``ga:`` block searches spaces too large to enumerate with a GA per target (ga.csv).
 
 Usage: python scripts/accuracy_sweep.py [configs/accuracy-sweep.yaml] [--chunk 100000]
 """
