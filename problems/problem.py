@@ -1,7 +1,12 @@
 """`JointIMCProblem`: the joint hardware-workload search as a vectorized pymoo Problem.
 
 Decision variables are integer indices into the space's value lists (xl = 0,
-xu = cardinality - 1). The whole population is decoded and evaluated at once.
+xu = cardinality - 1; declared ``vtype=int``). The whole population is decoded and evaluated at
+once. Any pymoo algorithm works, also one with continuous operators (plain ``NSGA2()``, ``GA()``):
+a non-integer X is rounded to the nearest index (``np.rint``) for evaluation and the rounded X
+is returned as output ``X``, which pymoo's Evaluator writes back into the individual, so every
+evaluated individual — and ``res.X`` — holds exactly the design evaluated and
+``space.decode(res.X)`` works. (Integer X, as imcopt's operators produce, is left untouched.)
 
 Outputs of ``_evaluate`` (n = population size, n_w = number of workloads):
 
@@ -232,6 +237,11 @@ class JointIMCProblem(Problem):
 
     def _evaluate(self, X: np.ndarray, out: dict, *args: object, **kwargs: object) -> None:
         r = self.evaluate_batch(X)
+        Xf = np.asarray(X)
+        if not np.issubdtype(Xf.dtype, np.integer):
+            Xr = np.rint(Xf.astype(float))
+            if not np.array_equal(Xr, Xf, equal_nan=True):
+                out["X"] = Xr  # pymoo's Evaluator stores it: X becomes the design evaluated
         out["F"] = r["F"]
         out["G"] = r["G"]
         for k in ("score", "log10_score", "energy_j", "latency_s", "edap", "area_mm2"):

@@ -1,20 +1,19 @@
 """Registry of search algorithms, each run to exactly ``budget`` true evaluations.
 
 ``run_algorithm(name, problem, budget, seed, params)`` is the single entry point. Every
-evaluation (those of an initial sampling included) goes through one :class:`ArchiveRecorder`,
-which stops the run at exactly ``budget`` evaluations and returns the :class:`Archive` of all of
-them, each with its aggregated EDAP ``score`` (whatever objective form the algorithm searched).
+evaluation (those of an initial sampling included) goes through one
+:class:`~study.recorder.ArchiveRecorder`, which stops the run at exactly ``budget`` evaluations
+and returns the :class:`~study.archive.Archive` of all of them, each with its aggregated EDAP
+``score`` (whatever objective form the algorithm searched).
 
-Algorithms: the paper's GA (``paper-ga``: Hamming-diverse start + four phases), its ablations
-(``ga``, ``ga-hamming``, ``ga-phases``), a tuned variant (``tuned-ga``), multi-objective EAs on
-the (E, L, A) form (``nsga2``, ``nsga3``, ``agemoea2``, ``smsemoa``), ``de``,
-``random-search``, the paper's level-by-level ``sequential`` baseline and ``exhaustive``
-enumeration.
+The algorithms themselves live in one module per concept: the paper's GA and its ablations
+(:mod:`study.paper_ga`), pymoo's multi-objective EAs and DE (:mod:`study.pymoo_algorithms`),
+random search and enumeration (:mod:`study.direct_search`) and the paper's sequential baseline
+(:mod:`study.sequential`). ``imcopt algorithms list`` shows the registry.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,39 +21,44 @@ from typing import Any
 
 import numpy as np
 from pymoo.core.algorithm import Algorithm
-from pymoo.core.evaluator import Evaluator
-from pymoo.core.problem import Problem
 from pymoo.termination.max_eval import MaximumFunctionCallTermination
 
 from problems.errors import ImcoptError
-from study.archive import Archive, ArchiveDuplicateElimination, ArchiveRecorder, BudgetExhausted
-from study.operators import PhasePM, PhaseSBX
-from study.sampling import HammingDiverseSampling, IntegerRandomSampling
+from study.archive import Archive
+from study.config import DEFAULT_BUDGET
+from study.direct_search import enumerate_designs, random_search
+from study.paper_ga import SCHEDULES, PaperGA, TunedGA
+from study.pymoo_algorithms import DE_VARIANTS, make_de, make_moea
+from study.recorder import ArchiveRecorder
 from study.schedule import PhaseSchedule
+from study.sequential import sequential_levels, sequential_search
 
-DEFAULT_BUDGET = 2800
+__all__ = ["ALGORITHMS", "DEFAULT_BUDGET", "SOURCES", "AlgorithmSpec", "describe_problem",
+           "objective_variant", "run_algorithm", "run_pymoo", "sequential_levels"]
+
 MAX_RESTARTS = 100
-
-#: the paper's sequential levels (device → circuit → architecture → system) by variable name
-SEQUENTIAL_LEVELS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("device", ("bits_per_cell",)),
-    ("circuit", ("xbar_rows", "xbar_cols")),
-    ("architecture", ("router_groups", "tiles_per_group", "macros_per_tile", "glb_bytes")),
-    ("system", ("voltage_v", "cycle_time_s")),
-)
+#: where an algorithm comes from: the paper's method (and its ablations), pymoo's own
+#: algorithms, or imcopt's additions (tuned variant, reference baselines)
+SOURCES = ("paper", "pymoo", "imcopt")
 
 RunFn = Callable[[Any, ArchiveRecorder, int, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
 class AlgorithmSpec:
-    """A registered algorithm: runner, default parameters and the objective form it searches."""
+    """A registered algorithm: runner, default parameters, source and the objective form it
+    searches (``objective_kind``: ``"single"``, ``"multi"`` or None = the problem as given)."""
 
     name: str
     description: str
     run: RunFn
     defaults: Mapping[str, Any] = field(default_factory=dict)
-    objective_kind: str = "single"
+    objective_kind: str | None = "single"
+    source: str = "imcopt"
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ImcoptError(f"algorithm {self.name!r}: source must be one of {SOURCES}")
 
     def resolve(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
         """Defaults overridden by ``params``; unknown names → :class:`ImcoptError`."""
@@ -69,6 +73,16 @@ class AlgorithmSpec:
         for key, val in out.items():
             out[key] = _check_param(self.name, key, val, self.defaults[key])
         return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able description (for ``imcopt algorithms show``)."""
+        return {"name": self.name, "description": self.description, "source": self.source,
+                "objective_kind": self.objective_kind or "as given",
+                "parameters": {k: _plain(v) for k, v in self.defaults.items()}}
+
+
+def _plain(value: Any) -> Any:
+    return value.to_dict() if isinstance(value, PhaseSchedule) else value
 
 
 def _check_param(algo: str, key: str, val: Any, default: Any) -> Any:
@@ -103,23 +117,15 @@ def _check_param(algo: str, key: str, val: Any, default: Any) -> Any:
 _INT_PARAMS = {"pop_size", "n_candidates", "n_diverse", "n_partitions", "level_pop_size",
                "batch_size", "sweeps", "n_init"}
 _PROB_PARAMS = {"CR"}
-_CHOICES = {
-    "sampling": ("hamming", "random"),
-    "dedup": ("population", "archive"),
-    "variant": ("DE/rand/1/bin", "DE/best/1/bin", "DE/current-to-best/1/bin", "DE/rand/1/exp",
-                "DE/best/1/exp"),
-}
+_CHOICES = {"sampling": ("hamming", "random"), "dedup": ("population", "archive"),
+            "variant": DE_VARIANTS}
 
 
 def _as_schedule(val: Any, where: str) -> PhaseSchedule:
     if isinstance(val, PhaseSchedule):
         return val
-    if val == "paper":
-        return PhaseSchedule.paper()
-    if val == "tuned":
-        return PhaseSchedule.tuned()
-    if val == "constant":
-        return PhaseSchedule.constant()
+    if isinstance(val, str) and val in SCHEDULES:
+        return SCHEDULES[val]()
     if isinstance(val, Mapping):
         try:
             return PhaseSchedule.from_dict(val)
@@ -129,7 +135,7 @@ def _as_schedule(val: Any, where: str) -> PhaseSchedule:
                       f"PhaseSchedule, got {val!r}")
 
 
-# ------------------------------------------------------------------------------ helpers
+# ------------------------------------------------------------------------------ problem forms
 def objective_variant(problem: Any, kind: str) -> Any:
     """The same problem with another objective form (``"single"|"multi"|"many"``)."""
     objective = getattr(problem, "objective", None)
@@ -171,27 +177,17 @@ def describe_problem(problem: Any) -> dict[str, Any]:
     return desc
 
 
+# ------------------------------------------------------------------------------ pymoo runner
 def _sub_seed(seed: int, k: int) -> int:
     if k == 0:
         return int(seed)
     return int(np.random.SeedSequence([int(seed), k]).generate_state(1)[0])
 
 
-def _feasible_fn(problem: Any, feasible_only: bool | None) -> Callable | None:
-    fn = getattr(problem, "fits", None)
-    if feasible_only is None:  # auto: use the cheap capacity check when the problem has one
-        return fn if callable(fn) else None
-    if not feasible_only:
-        return None
-    if not callable(fn):
-        raise ImcoptError(f"feasible_only=True but problem {type(problem).__name__} has no "
-                          f"fits(X) capacity check")
-    return fn
-
-
-def _run_pymoo(make: Callable[[], Algorithm], problem: Any, recorder: ArchiveRecorder,
-               seed: int) -> None:
-    """Run (and restart, if it stops early) a pymoo algorithm until the budget is used up."""
+def run_pymoo(make: Callable[[], Algorithm], problem: Any, recorder: ArchiveRecorder,
+              seed: int) -> None:
+    """Run a pymoo algorithm with ``recorder`` as its evaluator until the budget is used; a
+    run that stops early (converged: no new offspring) is restarted with a derived seed."""
     for k in range(MAX_RESTARTS):
         if recorder.remaining <= 0:
             return
@@ -206,283 +202,71 @@ def _run_pymoo(make: Callable[[], Algorithm], problem: Any, recorder: ArchiveRec
             return
 
 
-# ------------------------------------------------------------------------------ GA family
-def _ga_sampling(problem: Any, p: dict[str, Any]) -> Any:
-    if p["sampling"] == "random":
-        return IntegerRandomSampling()
-    fn = _feasible_fn(problem, p["feasible_only"])
-    n_diverse = min(p["n_diverse"], p["n_candidates"])
-    return HammingDiverseSampling(
-        n_candidates=p["n_candidates"], n_diverse=n_diverse,
-        pop_size=min(p["pop_size"], n_diverse), feasible_only=fn is not None, feasible_fn=fn,
-    )
-
-
-def _run_ga(problem: Any, recorder: ArchiveRecorder, seed: int, p: dict[str, Any]) -> None:
-    from pymoo.algorithms.soo.nonconvex.ga import GA
-
-    problem = objective_variant(problem, "single")
-
-    def make() -> Algorithm:
-        dedup = ArchiveDuplicateElimination(recorder) if p["dedup"] == "archive" else True
-        return GA(pop_size=p["pop_size"], sampling=_ga_sampling(problem, p),
-                  crossover=PhaseSBX(p["schedule"]), mutation=PhasePM(p["schedule"]),
-                  eliminate_duplicates=dedup)
-
-    _run_pymoo(make, problem, recorder, seed)
-
-
-_GA_DEFAULTS = {"pop_size": 70, "sampling": "random", "schedule": "constant",
-                "n_candidates": 1000, "n_diverse": 500, "feasible_only": None,
-                "dedup": "population"}
-
-
-
-def _ga_spec(name: str, description: str, **overrides: Any) -> AlgorithmSpec:
-    return AlgorithmSpec(name, description, _run_ga, {**_GA_DEFAULTS, **overrides})
-
-
-# ------------------------------------------------------------------------------ MOO family
-def _run_moo(cls_name: str) -> RunFn:
+def _pymoo_run(factory: Callable[[dict[str, Any], Any], Algorithm]) -> RunFn:
     def run(problem: Any, recorder: ArchiveRecorder, seed: int, p: dict[str, Any]) -> None:
-        mo = objective_variant(problem, "multi")
-        sched = p["schedule"]
-
-        def make() -> Algorithm:
-            common = {"sampling": IntegerRandomSampling(), "crossover": PhaseSBX(sched),
-                      "mutation": PhasePM(sched), "eliminate_duplicates": True}
-            if cls_name == "nsga2":
-                from pymoo.algorithms.moo.nsga2 import NSGA2
-                return NSGA2(pop_size=p["pop_size"], **common)
-            if cls_name == "nsga3":
-                from pymoo.algorithms.moo.nsga3 import NSGA3
-                from pymoo.operators.selection.tournament import TournamentSelection
-                from pymoo.util.ref_dirs import get_reference_directions
-                ref_dirs = get_reference_directions("das-dennis", mo.n_obj,
-                                                    n_partitions=p["n_partitions"])
-                return NSGA3(ref_dirs, pop_size=max(p["pop_size"], len(ref_dirs)),
-                             selection=TournamentSelection(func_comp=_cv_then_random),
-                             **common)
-            if cls_name == "agemoea2":
-                try:
-                    from pymoo.algorithms.moo.age2 import AGEMOEA2
-                except Exception as exc:  # pymoo raises a bare Exception without numba
-                    raise ImcoptError("algorithm 'agemoea2' needs numba: pip install numba") \
-                        from exc
-                return AGEMOEA2(pop_size=p["pop_size"], **common)
-            from pymoo.algorithms.moo.sms import SMSEMOA
-            return SMSEMOA(pop_size=p["pop_size"], **common)
-
-        _run_pymoo(make, mo, recorder, seed)
-
+        run_pymoo(lambda: factory(p, problem), problem, recorder, seed)
     return run
 
 
-_MOO_DEFAULTS = {"pop_size": 70, "schedule": "constant"}
+def _ga_spec(name: str, description: str, source: str = "paper",
+             **overrides: Any) -> AlgorithmSpec:
+    defaults = {"pop_size": 70, "sampling": "random", "schedule": "constant",
+                "n_candidates": 1000, "n_diverse": 500, "feasible_only": None,
+                "dedup": "population", **overrides}
+    return AlgorithmSpec(name, description, _pymoo_run(lambda p, _: PaperGA(**p)), defaults,
+                         "single", source)
 
 
-def _cv_then_random(pop: Any, P: np.ndarray, random_state: Any = None,
-                    **kwargs: Any) -> np.ndarray:
-    """NSGA-III's binary tournament (lower CV wins, else random), with every tie broken by
-    the algorithm's seeded generator (pymoo 0.6.2's version draws CV ties from an unseeded
-    one, which makes NSGA-III runs irreproducible)."""
-    cv = np.asarray(pop.get("CV"), dtype=float).reshape(-1)
-    a, b = P[:, 0], P[:, 1]
-    coin = random_state.random(len(P)) < 0.5
-    winner = np.where(coin, a, b)
-    infeasible = (cv[a] > 0) | (cv[b] > 0)
-    winner = np.where(infeasible & (cv[a] < cv[b]), a, winner)
-    winner = np.where(infeasible & (cv[b] < cv[a]), b, winner)
-    return winner[:, None].astype(int)
+def _moo_spec(name: str, label: str, **extra: Any) -> AlgorithmSpec:
+    return AlgorithmSpec(name, f"pymoo's {label} on (E, L, A), integer SBX/PM",
+                         _pymoo_run(lambda p, prob: make_moea(name, n_obj=prob.n_obj, **p)),
+                         {"pop_size": 70, "schedule": "constant", **extra}, "multi", "pymoo")
 
 
-# ------------------------------------------------------------------------------ DE
-def _run_de(problem: Any, recorder: ArchiveRecorder, seed: int, p: dict[str, Any]) -> None:
-    from pymoo.algorithms.soo.nonconvex.de import DE
-    from pymoo.operators.repair.rounding import RoundingRepair
-
-    problem = objective_variant(problem, "single")
-
-    def make() -> Algorithm:
-        return DE(pop_size=p["pop_size"], sampling=IntegerRandomSampling(),
-                  variant=p["variant"], CR=p["CR"], F=p["F"], repair=RoundingRepair())
-
-    _run_pymoo(make, problem, recorder, seed)
-
-
-# ------------------------------------------------------------------------------ random search
-def _run_random(problem: Any, recorder: ArchiveRecorder, seed: int, p: dict[str, Any]) -> None:
-    rng = np.random.default_rng(seed)
-    fn = _feasible_fn(problem, p["feasible_only"]) if p["feasible_only"] else None
-    xl = np.asarray(problem.xl, dtype=np.int64)
-    xu = np.asarray(problem.xu, dtype=np.int64)
-    while recorder.remaining > 0:
-        n = min(p["batch_size"], recorder.remaining)
-        if fn is None:
-            X = rng.integers(xl, xu + 1, size=(n, problem.n_var), dtype=np.int64)
+def _direct(fn: Callable[..., None], with_seed: bool = True) -> RunFn:
+    def run(problem: Any, recorder: ArchiveRecorder, seed: int, p: dict[str, Any]) -> None:
+        if with_seed:
+            fn(problem, recorder, seed, **p)
         else:
-            from study.sampling import random_feasible
-            X = random_feasible(problem, n, rng, fn)
-        recorder.evaluate(problem, X)
-
-
-# ------------------------------------------------------------------------------ exhaustive
-def _run_exhaustive(problem: Any, recorder: ArchiveRecorder, seed: int,
-                    p: dict[str, Any]) -> None:
-    cards = tuple(int(c) for c in np.asarray(problem.xu) - np.asarray(problem.xl) + 1)
-    size = int(np.prod(cards, dtype=object))
-    stop = min(size, recorder.budget)
-    xl = np.asarray(problem.xl, dtype=np.int64)
-    for start in range(0, stop, p["batch_size"]):
-        flat = np.arange(start, min(start + p["batch_size"], stop), dtype=np.int64)
-        X = np.stack(np.unravel_index(flat, cards), axis=1).astype(np.int64) + xl
-        recorder.evaluate(problem, X)
-
-
-# ------------------------------------------------------------------------------ sequential
-class _SubspaceProblem(Problem):
-    """The free variables of one level; the others fixed to ``base``; records every call."""
-
-    def __init__(self, problem: Any, free: np.ndarray, base: np.ndarray,
-                 recorder: ArchiveRecorder) -> None:
-        super().__init__(n_var=len(free), n_obj=problem.n_obj,
-                         n_ieq_constr=problem.n_ieq_constr,
-                         xl=np.asarray(problem.xl)[free], xu=np.asarray(problem.xu)[free],
-                         vtype=int)
-        self.full, self.free, self.base, self.recorder = problem, free, base, recorder
-
-    def expand(self, X: np.ndarray) -> np.ndarray:
-        full = np.tile(self.base, (len(X), 1))
-        full[:, self.free] = np.rint(np.asarray(X, dtype=float)).astype(np.int64)
-        return full
-
-    def _evaluate(self, X: np.ndarray, out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
-        res = self.recorder.evaluate(self.full, self.expand(X), return_values_of=["F", "G"])
-        out.update(res)
-
-
-def _best_row(recorder: ArchiveRecorder, start: int) -> np.ndarray | None:
-    """Best design recorded since evaluation ``start`` (feasible by score, else least CV)."""
-    if recorder.n_recorded <= start:
-        return None
-    arch = recorder.archive()
-    score = arch.score[start:]
-    G = arch.G[start:]
-    cv = np.clip(G, 0, None).sum(axis=1) if G.shape[1] else np.zeros(len(score))
-    order = np.lexsort((np.where(np.isfinite(score), score, np.inf), cv))
-    return arch.X[start + order[0]].copy()
-
-
-def _run_sequential(problem: Any, recorder: ArchiveRecorder, seed: int,
-                    p: dict[str, Any]) -> None:
-    from pymoo.algorithms.soo.nonconvex.ga import GA
-
-    problem = objective_variant(problem, "single")
-    rng = np.random.default_rng(seed)
-    xl = np.asarray(problem.xl, dtype=np.int64)
-    xu = np.asarray(problem.xu, dtype=np.int64)
-    levels = sequential_levels(problem)
-    fn = _feasible_fn(problem, p["feasible_only"])
-    # start: the best of random designs (a feasible start matters: with the other levels
-    # fixed, one level alone often cannot repair an infeasible design)
-    # (batches of n_init until one is feasible, at most 5 batches)
-    for _ in range(5):
-        if fn is not None:
-            from study.sampling import random_feasible
-            X0 = random_feasible(problem, p["n_init"], rng, fn)
-        else:
-            X0 = rng.integers(xl, xu + 1, size=(p["n_init"], problem.n_var), dtype=np.int64)
-        recorder.evaluate(problem, X0)
-        if np.any(np.isfinite(recorder.archive().score)):
-            break
-    base = _best_row(recorder, 0)
-    sched = p["schedule"]
-    n_levels = len(levels)
-    for sweep in range(MAX_RESTARTS):
-        for i, (_, free) in enumerate(levels):
-            if recorder.remaining <= 0:
-                return
-            # split what is left evenly over the level runs still planned
-            planned_after = n_levels * max(0, p["sweeps"] - sweep - 1)
-            share = max(1, recorder.remaining // (n_levels - i + planned_after))
-            start = recorder.n_recorded
-            sub = _SubspaceProblem(problem, free, base, recorder)
-            sub_size = int(np.prod(xu[free] - xl[free] + 1, dtype=object))
-            if sub_size <= share:
-                flat = np.arange(sub_size, dtype=np.int64)
-                cards = tuple(int(c) for c in xu[free] - xl[free] + 1)
-                Xs = np.stack(np.unravel_index(flat, cards), axis=1) + xl[free]
-                recorder.evaluate(problem, sub.expand(Xs))
-            elif share < 2 * p["level_pop_size"]:
-                Xs = rng.integers(xl[free], xu[free] + 1, size=(share, len(free)))
-                recorder.evaluate(problem, sub.expand(Xs))
-            else:
-                ga = GA(pop_size=p["level_pop_size"], sampling=IntegerRandomSampling(),
-                        crossover=PhaseSBX(sched), mutation=PhasePM(sched),
-                        eliminate_duplicates=True)
-                ga.setup(sub, termination=MaximumFunctionCallTermination(share),
-                         seed=int(rng.integers(2**31)), evaluator=Evaluator(), verbose=False)
-                while ga.has_next():
-                    ga.next()
-            best = _best_row(recorder, start)
-            if best is not None:
-                base = best
-
-
-def sequential_levels(problem: Any) -> list[tuple[str, np.ndarray]]:
-    """(level name, free variable columns) in the paper's order; variables not named in
-    :data:`SEQUENTIAL_LEVELS` form a last ``other`` level; fixed variables are dropped."""
-    n_var = int(problem.n_var)
-    space = getattr(problem, "space", None)
-    names = list(getattr(space, "names", [])) if space is not None else []
-    if len(names) != n_var:
-        names = [f"x{j}" for j in range(n_var)]
-    free_mask = np.asarray(problem.xu) > np.asarray(problem.xl)
-    used: set[int] = set()
-    levels: list[tuple[str, np.ndarray]] = []
-    for level, level_names in SEQUENTIAL_LEVELS:
-        cols = [j for j, n in enumerate(names) if n in level_names and free_mask[j]]
-        used.update(j for j, n in enumerate(names) if n in level_names)
-        if cols:
-            levels.append((level, np.array(cols, dtype=np.int64)))
-    other = [j for j in range(n_var) if j not in used and free_mask[j]]
-    if other:
-        levels.append(("other", np.array(other, dtype=np.int64)))
-    if not levels:
-        raise ImcoptError("sequential search: the problem has no free variable")
-    return levels
+            fn(problem, recorder, **p)
+    return run
 
 
 # ------------------------------------------------------------------------------ registry
 ALGORITHMS: dict[str, AlgorithmSpec] = {
-    "paper-ga": _ga_spec("paper-ga", "the paper's GA: Hamming-diverse start, four phases",
-                         sampling="hamming", schedule="paper"),
-    "tuned-ga": _ga_spec("tuned-ga", "paper-ga tuned: population 30, stronger late mutation "
-                         "(PhaseSchedule.tuned), offspring already evaluated are dropped",
-                         sampling="hamming", schedule="tuned", dedup="archive", pop_size=30),
-    "ga": _ga_spec("ga", "plain GA: random start, pymoo's default SBX/PM settings"),
+    "paper-ga": _ga_spec("paper-ga", "the paper's GA: Hamming-diverse start, four phases "
+                         "(study.paper_ga.PaperGA)", sampling="hamming", schedule="paper"),
+    "tuned-ga": AlgorithmSpec(
+        "tuned-ga", "paper-ga tuned: population 30, stronger late mutation "
+        "(PhaseSchedule.tuned), offspring already evaluated are dropped "
+        "(study.paper_ga.TunedGA)", _pymoo_run(lambda p, _: TunedGA(**p)),
+        {"pop_size": 30, "sampling": "hamming", "schedule": "tuned", "n_candidates": 1000,
+         "n_diverse": 500, "feasible_only": None, "dedup": "archive"}, "single", "imcopt"),
+    "ga": _ga_spec("ga", "plain GA: random start, pymoo's default SBX/PM settings (integer)",
+                   source="pymoo"),
     "ga-hamming": _ga_spec("ga-hamming", "ablation: Hamming-diverse start, constant operators",
                            sampling="hamming"),
     "ga-phases": _ga_spec("ga-phases", "ablation: random start, the paper's four phases",
                           schedule="paper"),
-    "nsga2": AlgorithmSpec("nsga2", "NSGA-II on (E, L, A)", _run_moo("nsga2"),
-                           dict(_MOO_DEFAULTS), "multi"),
-    "nsga3": AlgorithmSpec("nsga3", "NSGA-III on (E, L, A)", _run_moo("nsga3"),
-                           {**_MOO_DEFAULTS, "n_partitions": 10}, "multi"),
-    "agemoea2": AlgorithmSpec("agemoea2", "AGE-MOEA2 on (E, L, A)", _run_moo("agemoea2"),
-                              dict(_MOO_DEFAULTS), "multi"),
-    "smsemoa": AlgorithmSpec("smsemoa", "SMS-EMOA on (E, L, A)", _run_moo("smsemoa"),
-                             dict(_MOO_DEFAULTS), "multi"),
-    "de": AlgorithmSpec("de", "differential evolution with rounding repair", _run_de,
-                        {"pop_size": 70, "variant": "DE/rand/1/bin", "CR": 0.9, "F": 0.5}),
-    "random-search": AlgorithmSpec("random-search", "uniform random designs", _run_random,
-                                   {"batch_size": 700, "feasible_only": False}),
+    "nsga2": _moo_spec("nsga2", "NSGA-II"),
+    "nsga3": _moo_spec("nsga3", "NSGA-III", n_partitions=10),
+    "agemoea2": _moo_spec("agemoea2", "AGE-MOEA2"),
+    "smsemoa": _moo_spec("smsemoa", "SMS-EMOA"),
+    "de": AlgorithmSpec("de", "pymoo's differential evolution with rounding repair",
+                        _pymoo_run(lambda p, _: make_de(**p)),
+                        {"pop_size": 70, "variant": "DE/rand/1/bin", "CR": 0.9, "F": 0.5},
+                        "single", "pymoo"),
+    "random-search": AlgorithmSpec("random-search", "uniform random designs",
+                                   _direct(random_search),
+                                   {"batch_size": 700, "feasible_only": False}, None, "imcopt"),
     "sequential": AlgorithmSpec(
-        "sequential", "level-by-level search (device, circuit, architecture, system)",
-        _run_sequential, {"level_pop_size": 20, "sweeps": 1, "schedule": "constant",
-                          "feasible_only": None, "n_init": 100}),
+        "sequential", "the paper's level-by-level baseline (device, circuit, architecture, "
+        "system)", _direct(sequential_search),
+        {"level_pop_size": 20, "sweeps": 1, "schedule": "constant", "feasible_only": None,
+         "n_init": 100}, "single", "paper"),
     "exhaustive": AlgorithmSpec("exhaustive", "enumeration in index order up to the budget",
-                                _run_exhaustive, {"batch_size": 8192}),
+                                _direct(enumerate_designs, with_seed=False),
+                                {"batch_size": 8192}, None, "imcopt"),
 }
 
 
@@ -505,15 +289,16 @@ def run_algorithm(
     spec = ALGORITHMS[name]
     resolved = spec.resolve(params)
     recorder = ArchiveRecorder(budget, progress)
-    with contextlib.suppress(BudgetExhausted):  # the normal way a run ends
-        spec.run(problem, recorder, int(seed), resolved)
+    searched = problem if spec.objective_kind is None else objective_variant(
+        problem, spec.objective_kind)
+    spec.run(searched, recorder, int(seed), resolved)
+    kind = getattr(getattr(searched, "objective", None), "kind", None)
     meta = {
         "algorithm": name,
         "seed": int(seed),
         "budget": int(budget),
-        "params": {k: (v.to_dict() if isinstance(v, PhaseSchedule) else v)
-                   for k, v in resolved.items()},
-        "objective_kind": spec.objective_kind,
+        "params": {k: _plain(v) for k, v in resolved.items()},
+        "objective_kind": kind or ("single" if searched.n_obj == 1 else "multi"),
         "problem": describe_problem(problem),
     }
     return recorder.archive(meta)

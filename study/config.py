@@ -50,11 +50,6 @@ CONVENTIONS: tuple[str, ...] = ("physical", "cimloop")
 AGGREGATES: tuple[str, ...] = OBJ_AGGREGATES
 OBJECTIVE_KINDS: tuple[str, ...] = KINDS
 FABRICATION_COST: tuple[object, ...] = FABRICATION
-#: used only when `study.algorithms` cannot be imported (names from its interface)
-FALLBACK_ALGORITHMS: tuple[str, ...] = (
-    "paper-ga", "ga", "ga-hamming", "ga-phases", "nsga2", "nsga3", "agemoea2", "smsemoa", "de",
-    "random-search", "sequential", "exhaustive",
-)
 
 STUDY_KEYS = {"name", "output", "budget", "seeds", "convention", "scenarios", "algorithms"}
 SCENARIO_KEYS = {"name", "space", "workloads", "aggregate", "weights", "objective",
@@ -482,10 +477,8 @@ def _parse_algorithms(value: Any, problems: list[str], check: bool) -> list[Algo
 
 
 def _check_params(name: str, params: Mapping, where: str, problems: list[str]) -> None:
-    try:
-        from study.algorithms import ALGORITHMS
-    except ImportError:
-        return
+    from study.algorithms import ALGORITHMS
+
     try:
         ALGORITHMS[name].resolve(dict(params))
     except ImcoptError as exc:
@@ -493,8 +486,6 @@ def _check_params(name: str, params: Mapping, where: str, problems: list[str]) -
 
 
 def _known_algorithms() -> set[str]:
-    try:
-        from study.algorithms import ALGORITHMS
-    except ImportError:
-        return set(FALLBACK_ALGORITHMS)
+    from study.algorithms import ALGORITHMS
+
     return set(ALGORITHMS)

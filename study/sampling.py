@@ -1,9 +1,9 @@
-"""Initial populations: the paper's Hamming-diverse sampling and plain integer random sampling.
+"""Initial samples: the paper's Hamming-diverse sampling and plain integer random sampling.
 
 Hamming-diverse sampling draws ``n_candidates`` uniformly random index vectors (optionally
-feasible ones only), greedily picks ``n_diverse`` mutually distant ones (farthest-point
-selection on the Hamming distance), evaluates them through the algorithm's evaluator — so they
-count in the budget and land in the archive — and keeps the best ``pop_size``.
+feasible ones only) and greedily picks ``n_samples`` mutually distant ones (farthest-point
+selection on the Hamming distance). It evaluates nothing: the paper's "evaluate the diverse
+designs and keep the best" step is :class:`study.initialization.BestOfSampleInitialization`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from pymoo.core.population import Population
 from pymoo.core.sampling import Sampling
 from pymoo.operators.sampling.rnd import IntegerRandomSampling
 from pymoo.util import default_random_state
@@ -24,7 +23,6 @@ __all__ = [
     "IntegerRandomSampling",
     "farthest_point_hamming",
     "random_feasible",
-    "rank_population",
 ]
 
 FeasibleFn = Callable[[np.ndarray], np.ndarray]
@@ -102,86 +100,57 @@ def random_feasible(
     return np.concatenate(found, axis=0)[:n]
 
 
-def rank_population(pop: Population) -> np.ndarray:
-    """Order of an evaluated population, best first: feasible by ``score`` (or F[:, 0] when
-    single-objective without score), then infeasible by constraint violation."""
-    CV = np.asarray(pop.get("CV"), dtype=float).reshape(-1)
-    score = pop.get("score")
-    if score is None or np.asarray(score).dtype == object:
-        key = np.asarray(pop.get("F"), dtype=float)[:, 0]
-    else:
-        key = np.asarray(score, dtype=float).reshape(-1)
-    key = np.where(CV > 0, np.inf, key)
-    return np.lexsort((key, CV))
-
-
 class HammingDiverseSampling(Sampling):
-    """The paper's initial population (see module docstring)."""
+    """``n_samples`` mutually Hamming-distant designs out of ``n_candidates`` random ones.
+
+    ``feasible_only``: draw candidates that pass a cheap, budget-free capacity check
+    (``feasible_fn``, else the problem's ``fits(X)``); ``None`` = use ``problem.fits`` when the
+    problem has one. With few feasible designs (fewer than ``n_samples`` found in
+    ``max_rounds`` rejection rounds) the rows found are returned.
+    """
 
     def __init__(
         self,
         n_candidates: int = 1000,
-        n_diverse: int = 500,
-        pop_size: int = 70,
-        feasible_only: bool = False,
-        evaluate: bool = True,
+        feasible_only: bool | None = False,
         feasible_fn: FeasibleFn | None = None,
         max_rounds: int = 50,
     ) -> None:
         super().__init__()
-        for key, val in (("n_candidates", n_candidates), ("n_diverse", n_diverse),
-                         ("pop_size", pop_size), ("max_rounds", max_rounds)):
+        for key, val in (("n_candidates", n_candidates), ("max_rounds", max_rounds)):
             if isinstance(val, bool) or not isinstance(val, int) or val < 1:
                 raise ImcoptError(f"HammingDiverseSampling: {key} must be a positive integer, "
                                   f"got {val!r}")
-        if n_diverse > n_candidates:
-            raise ImcoptError(f"HammingDiverseSampling: n_diverse ({n_diverse}) exceeds "
-                              f"n_candidates ({n_candidates})")
-        if pop_size > n_diverse:
-            raise ImcoptError(f"HammingDiverseSampling: pop_size ({pop_size}) exceeds "
-                              f"n_diverse ({n_diverse})")
+        if feasible_only is not None and not isinstance(feasible_only, bool):
+            raise ImcoptError(f"HammingDiverseSampling: feasible_only must be true, false or "
+                              f"None (auto), got {feasible_only!r}")
         self.n_candidates = n_candidates
-        self.n_diverse = n_diverse
-        self.pop_size = pop_size
-        self.feasible_only = bool(feasible_only)
-        self.evaluate = bool(evaluate)
+        self.feasible_only = feasible_only
         self.feasible_fn = feasible_fn
         self.max_rounds = max_rounds
 
-    @default_random_state
-    def do(self, problem: Any, n_samples: int, *args: Any, random_state: Any = None,
-           **kwargs: Any) -> Population:
-        """Sample; returns the (possibly already evaluated) population itself."""
-        out = self._do(problem, n_samples, *args, random_state=random_state, **kwargs)
-        return out if isinstance(out, Population) else Population.new("X", out)
-
     def _do(self, problem: Any, n_samples: int, *args: Any, random_state: Any = None,
-            algorithm: Any = None, **kwargs: Any) -> Population | np.ndarray:
-        X = self.diverse_candidates(problem, random_state)
-        keep = min(self.pop_size, len(X))
-        if not self.evaluate:
-            return X[:keep]
-        if algorithm is None:
-            raise ImcoptError("HammingDiverseSampling(evaluate=True) needs the algorithm (its "
-                              "evaluator counts the evaluations); use it inside an algorithm")
-        pop = Population.new("X", X)
-        algorithm.evaluator.eval(problem, pop, algorithm=algorithm)
-        return pop[rank_population(pop)[:keep]]
-
-    def diverse_candidates(self, problem: Any, random_state: np.random.Generator) -> np.ndarray:
-        """Candidates drawn and thinned to the ``n_diverse`` most spread ones (pick order)."""
-        fn = self._feasible_fn(problem) if self.feasible_only else None
-        C = random_feasible(problem, self.n_candidates, random_state, fn, self.max_rounds)
-        idx = farthest_point_hamming(C, min(self.n_diverse, len(C)), random_state)
+            **kwargs: Any) -> np.ndarray:
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) \
+                or not 1 <= n_samples <= self.n_candidates:
+            raise ImcoptError(f"HammingDiverseSampling: n_samples must lie in [1, n_candidates "
+                              f"= {self.n_candidates}], got {n_samples!r}")
+        C = random_feasible(problem, self.n_candidates, random_state,
+                            self._feasible_fn(problem), self.max_rounds)
+        idx = farthest_point_hamming(C, min(int(n_samples), len(C)), random_state)
         return C[idx]
 
-    def _feasible_fn(self, problem: Any) -> FeasibleFn:
+    def _feasible_fn(self, problem: Any) -> FeasibleFn | None:
+        if self.feasible_only is False:
+            return None
         if self.feasible_fn is not None:
             return self.feasible_fn
         fn = getattr(problem, "fits", None)
-        if not callable(fn):
-            raise ImcoptError(
-                f"HammingDiverseSampling(feasible_only=True): problem {type(problem).__name__} "
-                f"has no fits(X) capacity check; pass feasible_fn="
-            )
-        return fn
+        if callable(fn):
+            return fn
+        if self.feasible_only is None:
+            return None
+        raise ImcoptError(
+            f"HammingDiverseSampling(feasible_only=True): problem {type(problem).__name__} "
+            f"has no fits(X) capacity check; pass feasible_fn="
+        )

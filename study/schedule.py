@@ -192,10 +192,10 @@ class PhaseSchedule:
     def progress(self, algorithm: Any) -> float:
         """Fraction of the budget used by ``algorithm`` (on this schedule's basis)."""
         if self.basis == "evaluations":
-            budget = _termination_limit(algorithm, "n_max_evals")
+            budget = termination_limit(algorithm, "n_max_evals")
             used = algorithm.evaluator.n_eval
         else:
-            budget = _termination_limit(algorithm, "n_max_gen")
+            budget = termination_limit(algorithm, "n_max_gen")
             used = (algorithm.n_gen or 1) - 1
         if budget is None:
             raise ImcoptError(
@@ -211,8 +211,9 @@ class PhaseSchedule:
         return self.phases[self.index_at(self.progress(algorithm))]
 
 
-def _termination_limit(algorithm: Any, attr: str) -> float | None:
-    """Finite ``attr`` of the algorithm's termination (searching composite terminations)."""
+def termination_limit(algorithm: Any, attr: str) -> float | None:
+    """Finite ``attr`` (e.g. ``n_max_evals``) of the algorithm's termination; composite
+    terminations (pymoo's ``TerminateIfAny`` ``criteria``) are searched too."""
     stack = [getattr(algorithm, "termination", None)]
     while stack:
         term = stack.pop()
@@ -221,6 +222,7 @@ def _termination_limit(algorithm: Any, attr: str) -> float | None:
         value = getattr(term, attr, None)
         if value is not None and math.isfinite(value):
             return float(value)
+        stack.extend(getattr(term, "criteria", ()) or ())
         stack.extend(getattr(term, "terminations", ()) or ())
     return None
 

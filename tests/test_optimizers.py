@@ -14,7 +14,8 @@ from pymoo.termination.max_eval import MaximumFunctionCallTermination
 from problems.errors import ImcoptError
 from problems.objectives import ObjectiveConfig
 from study.algorithms import ALGORITHMS, run_algorithm, sequential_levels
-from study.archive import Archive, ArchiveRecorder
+from study.archive import Archive
+from study.recorder import ArchiveRecorder
 from study.operators import PhasePM, PhaseSBX, cross_sbx_int, mut_pm_int
 from study.sampling import HammingDiverseSampling, farthest_point_hamming
 from study.schedule import Phase, PhaseSchedule
