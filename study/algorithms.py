@@ -55,6 +55,7 @@ class AlgorithmSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     objective_kind: str | None = "single"
     source: str = "imcopt"
+    library: str = ""  # the same algorithm for pymoo's minimize, e.g. "study.paper_ga.PaperGA"
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -78,7 +79,32 @@ class AlgorithmSpec:
         """JSON-able description (for ``imcopt algorithms show``)."""
         return {"name": self.name, "description": self.description, "source": self.source,
                 "objective_kind": self.objective_kind or "as given",
-                "parameters": {k: _plain(v) for k, v in self.defaults.items()}}
+                "library": self.library or None,
+                "parameters": {k: {"default": _plain(v), "help": PARAMETER_HELP.get(k, "")}
+                               for k, v in self.defaults.items()}}
+
+
+#: one line per registry parameter (``imcopt algorithms show``)
+PARAMETER_HELP = {
+    "pop_size": "population size",
+    "sampling": "initial population: hamming (best of n_diverse Hamming-diverse designs) or "
+                "random",
+    "schedule": "SBX/PM settings over the budget: paper, tuned, constant or a phases mapping",
+    "n_candidates": "random designs the Hamming-diverse sample is drawn from",
+    "n_diverse": "Hamming-diverse designs evaluated for the start (counted in the budget)",
+    "feasible_only": "draw only designs passing the cheap fits(X) check (null: if the problem "
+                     "has one)",
+    "dedup": "population (pymoo's duplicate elimination) or archive (also drop designs "
+             "evaluated before)",
+    "n_partitions": "Das-Dennis partitions of NSGA-III's reference directions",
+    "variant": "DE variant",
+    "CR": "DE crossover rate",
+    "F": "DE differential weight",
+    "batch_size": "designs per evaluation call",
+    "level_pop_size": "population of the GA run on one level",
+    "sweeps": "planned sweeps over the levels",
+    "n_init": "random designs per start batch (up to 5 batches until one is feasible)",
+}
 
 
 def _plain(value: Any) -> Any:
@@ -214,13 +240,14 @@ def _ga_spec(name: str, description: str, source: str = "paper",
                 "n_candidates": 1000, "n_diverse": 500, "feasible_only": None,
                 "dedup": "population", **overrides}
     return AlgorithmSpec(name, description, _pymoo_run(lambda p, _: PaperGA(**p)), defaults,
-                         "single", source)
+                         "single", source, "study.paper_ga.PaperGA")
 
 
 def _moo_spec(name: str, label: str, **extra: Any) -> AlgorithmSpec:
     return AlgorithmSpec(name, f"pymoo's {label} on (E, L, A), integer SBX/PM",
                          _pymoo_run(lambda p, prob: make_moea(name, n_obj=prob.n_obj, **p)),
-                         {"pop_size": 70, "schedule": "constant", **extra}, "multi", "pymoo")
+                         {"pop_size": 70, "schedule": "constant", **extra}, "multi", "pymoo",
+                         f"study.pymoo_algorithms.make_moea({name!r})")
 
 
 def _direct(fn: Callable[..., None], with_seed: bool = True) -> RunFn:
@@ -234,14 +261,15 @@ def _direct(fn: Callable[..., None], with_seed: bool = True) -> RunFn:
 
 # ------------------------------------------------------------------------------ registry
 ALGORITHMS: dict[str, AlgorithmSpec] = {
-    "paper-ga": _ga_spec("paper-ga", "the paper's GA: Hamming-diverse start, four phases "
-                         "(study.paper_ga.PaperGA)", sampling="hamming", schedule="paper"),
+    "paper-ga": _ga_spec("paper-ga", "the paper's GA: Hamming-diverse start, four phases",
+                         sampling="hamming", schedule="paper"),
     "tuned-ga": AlgorithmSpec(
         "tuned-ga", "paper-ga tuned: population 30, stronger late mutation "
-        "(PhaseSchedule.tuned), offspring already evaluated are dropped "
-        "(study.paper_ga.TunedGA)", _pymoo_run(lambda p, _: TunedGA(**p)),
+        "(PhaseSchedule.tuned), offspring already evaluated are dropped",
+        _pymoo_run(lambda p, _: TunedGA(**p)),
         {"pop_size": 30, "sampling": "hamming", "schedule": "tuned", "n_candidates": 1000,
-         "n_diverse": 500, "feasible_only": None, "dedup": "archive"}, "single", "imcopt"),
+         "n_diverse": 500, "feasible_only": None, "dedup": "archive"}, "single", "imcopt",
+        "study.paper_ga.TunedGA"),
     "ga": _ga_spec("ga", "plain GA: random start, pymoo's default SBX/PM settings (integer)",
                    source="pymoo"),
     "ga-hamming": _ga_spec("ga-hamming", "ablation: Hamming-diverse start, constant operators",
@@ -255,18 +283,20 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
     "de": AlgorithmSpec("de", "pymoo's differential evolution with rounding repair",
                         _pymoo_run(lambda p, _: make_de(**p)),
                         {"pop_size": 70, "variant": "DE/rand/1/bin", "CR": 0.9, "F": 0.5},
-                        "single", "pymoo"),
+                        "single", "pymoo", "study.pymoo_algorithms.make_de"),
     "random-search": AlgorithmSpec("random-search", "uniform random designs",
                                    _direct(random_search),
-                                   {"batch_size": 700, "feasible_only": False}, None, "imcopt"),
+                                   {"batch_size": 700, "feasible_only": False}, None, "imcopt",
+                                   "study.direct_search.random_search"),
     "sequential": AlgorithmSpec(
         "sequential", "the paper's level-by-level baseline (device, circuit, architecture, "
         "system)", _direct(sequential_search),
         {"level_pop_size": 20, "sweeps": 1, "schedule": "constant", "feasible_only": None,
-         "n_init": 100}, "single", "paper"),
+         "n_init": 100}, "single", "paper", "study.sequential.sequential_search"),
     "exhaustive": AlgorithmSpec("exhaustive", "enumeration in index order up to the budget",
                                 _direct(enumerate_designs, with_seed=False),
-                                {"batch_size": 8192}, None, "imcopt"),
+                                {"batch_size": 8192}, None, "imcopt",
+                                "study.direct_search.enumerate_designs"),
 }
 
 

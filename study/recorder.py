@@ -6,8 +6,9 @@ evaluator=ArchiveRecorder())``; imcopt's own algorithm classes use one by defaul
 ``budget`` or, when that is None, the finite ``n_max_evals`` of the algorithm's termination, e.g.
 ``("n_eval", 2800)``. A batch that would exceed it is cut: the designs that still fit are
 evaluated and recorded, the others are marked *over budget* (F = G = CV = +inf, ``over_budget``
-True, not evaluated), so survival drops them, the termination then ends the run and
-``minimize`` returns its result normally. No design beyond the budget is ever evaluated.
+True, not evaluated), so survival drops them; the evaluator then tells the algorithm's
+termination to stop and ``minimize`` returns its result normally. No design beyond the budget
+is ever evaluated.
 """
 
 from __future__ import annotations
@@ -69,13 +70,19 @@ class ArchiveRecorder(Evaluator):
     def eval(self, problem: Any, pop: Any, skip_already_evaluated: bool | None = None,
              evaluate_values_of: list[Any] | None = None, count_evals: bool = True,
              **kwargs: Any) -> Any:
-        """pymoo's evaluation; only designs within the budget count in ``n_eval``."""
-        self._use_budget_of(kwargs.get("algorithm"))
+        """pymoo's evaluation; only designs within the budget count in ``n_eval``. Once the
+        budget is used up the algorithm's termination is told to stop (a termination on
+        generations or time alone would otherwise never end)."""
+        algorithm = kwargs.get("algorithm")
+        self._use_budget_of(algorithm)
         self._n_over = 0
         out = super().eval(problem, pop, skip_already_evaluated, evaluate_values_of,
                            count_evals, **kwargs)
         if count_evals:
             self.n_eval -= self._n_over
+        termination = getattr(algorithm, "termination", None)
+        if self.remaining <= 0 and termination is not None:
+            termination.terminate()
         return out
 
     def _eval(self, problem: Any, pop: Any, evaluate_values_of: Any, **kwargs: Any) -> None:

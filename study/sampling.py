@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 from pymoo.core.sampling import Sampling
 from pymoo.operators.sampling.rnd import IntegerRandomSampling
-from pymoo.util import default_random_state
 
 from problems.errors import ImcoptError
 

@@ -14,7 +14,7 @@ import numpy as np
 from pymoo.algorithms.soo.nonconvex.ga import GA
 from pymoo.core.evaluator import Evaluator
 from pymoo.core.problem import Problem
-from pymoo.core.termination import Termination, TerminateIfAny
+from pymoo.core.termination import TerminateIfAny, Termination
 from pymoo.termination.max_eval import MaximumFunctionCallTermination
 
 from problems.errors import ImcoptError

@@ -15,8 +15,8 @@ from problems.errors import ImcoptError
 from problems.objectives import ObjectiveConfig
 from study.algorithms import ALGORITHMS, run_algorithm, sequential_levels
 from study.archive import Archive
-from study.recorder import ArchiveRecorder
 from study.operators import PhasePM, PhaseSBX, cross_sbx_int, mut_pm_int
+from study.recorder import ArchiveRecorder
 from study.sampling import HammingDiverseSampling, farthest_point_hamming
 from study.schedule import Phase, PhaseSchedule
 
@@ -101,11 +101,33 @@ def test_hamming_selection_is_more_spread_than_random() -> None:
         assert d_prev[idx[i]] == d_prev.max()
 
 
-def test_hamming_sampling_counts_its_evaluations(problem: SyntheticProblem) -> None:
-    sampling = HammingDiverseSampling(n_candidates=300, n_diverse=120, pop_size=30)
+def test_hamming_sampling_honours_n_samples_and_evaluates_nothing(
+        problem: SyntheticProblem) -> None:
+    calls: list[int] = []
+
+    class Counting(SyntheticProblem):
+        def _evaluate(self, X, out, *args, **kwargs):
+            calls.append(len(X))
+            super()._evaluate(X, out, *args, **kwargs)
+
+    counting = Counting()
+    s = HammingDiverseSampling(n_candidates=300)
+    pop = s.do(counting, 37, random_state=np.random.default_rng(0))
+    X = pop.get("X")
+    assert X.shape == (37, 9) and calls == []
+    assert len(np.unique(X, axis=0)) == 37
+    with pytest.raises(ImcoptError, match="n_samples"):
+        s.do(counting, 301, random_state=np.random.default_rng(0))
+
+
+def test_best_of_sample_initialization_counts_its_evaluations(
+        problem: SyntheticProblem) -> None:
+    from study.initialization import BestOfSampleInitialization
+
     recorder = ArchiveRecorder(200)
-    ga = GA(pop_size=30, sampling=sampling, crossover=PhaseSBX(), mutation=PhasePM(),
-            eliminate_duplicates=True)
+    ga = GA(pop_size=30, crossover=PhaseSBX(), mutation=PhasePM(), eliminate_duplicates=True)
+    ga.initialization = BestOfSampleInitialization(HammingDiverseSampling(n_candidates=300),
+                                                   n_evaluate=120)
     ga.setup(problem, termination=MaximumFunctionCallTermination(200), seed=3,
              evaluator=recorder)
     ga.next()  # initialization: 120 evaluations, best 30 kept
@@ -117,17 +139,17 @@ def test_hamming_sampling_counts_its_evaluations(problem: SyntheticProblem) -> N
 
 def test_feasible_only_sampling_and_errors(problem: SyntheticProblem) -> None:
     fits = lambda X: X.sum(axis=1) > 25  # noqa: E731
-    s = HammingDiverseSampling(n_candidates=200, n_diverse=50, pop_size=10, evaluate=False,
-                               feasible_only=True, feasible_fn=fits)
+    s = HammingDiverseSampling(n_candidates=200, feasible_only=True, feasible_fn=fits)
     X = s.do(problem, 10, random_state=np.random.default_rng(0)).get("X")
     assert X.shape == (10, 9) and np.all(X.sum(axis=1) > 25)
-    never = HammingDiverseSampling(n_candidates=20, n_diverse=10, pop_size=5, evaluate=False,
-                                   feasible_only=True, feasible_fn=lambda X: X[:, 0] < 0,
-                                   max_rounds=3)
+    never = HammingDiverseSampling(n_candidates=20, feasible_only=True,
+                                   feasible_fn=lambda X: X[:, 0] < 0, max_rounds=3)
     with pytest.raises(ImcoptError, match="no feasible design"):
         never.do(problem, 5, random_state=np.random.default_rng(0))
-    with pytest.raises(ImcoptError, match="n_diverse"):
-        HammingDiverseSampling(n_candidates=10, n_diverse=20)
+    with pytest.raises(ImcoptError, match="fits"):  # asked for, but the problem has no check
+        HammingDiverseSampling(feasible_only=True).do(problem, 5)
+    with pytest.raises(ImcoptError, match="n_candidates"):
+        HammingDiverseSampling(n_candidates=0)
 
 
 # ------------------------------------------------------------------------------ operators
@@ -207,12 +229,8 @@ def test_phases_switch_at_evaluation_counts(problem: SyntheticProblem) -> None:
     recorder = ArchiveRecorder(budget)
     ga.setup(problem, termination=MaximumFunctionCallTermination(budget), seed=0,
              evaluator=recorder)
-    from study.archive import BudgetExhausted
-    try:
-        while ga.has_next():
-            ga.next()
-    except BudgetExhausted:
-        pass
+    while ga.has_next():  # the last batch is cut at the budget; nothing is raised
+        ga.next()
     names = [p.name for p in sched.phases]
     assert {name for _, name in seen} == set(names)
     for n_eval, name in seen:
@@ -304,7 +322,7 @@ def test_params_are_validated(problem: SyntheticProblem) -> None:
 def test_archive_dedup_never_pays_twice(problem: SyntheticProblem) -> None:
     from pymoo.core.population import Population
 
-    from study.archive import ArchiveDuplicateElimination
+    from study.recorder import ArchiveDuplicateElimination
 
     recorder = ArchiveRecorder(50)
     seen = np.array([[1, 2, 3, 4, 0, 1, 2, 3, 4], [0] * 9])
@@ -327,16 +345,12 @@ def test_sequential_levels_follow_the_paper(problem: SyntheticProblem) -> None:
 # ------------------------------------------------------------------------------ real problem
 @pytest.fixture(scope="module")
 def rram_problem():
-    try:
-        from problems.objectives import ObjectiveConfig
-        from problems.problem import JointIMCProblem
-        from problems.spaces import SearchSpace
-        from problems.workloads import load_workloads
+    from problems.problem import JointIMCProblem
+    from problems.spaces import SearchSpace
+    from problems.workloads import load_workloads
 
-        return JointIMCProblem(SearchSpace.load("rram-paper"), load_workloads("paper-4"),
-                               ObjectiveConfig(aggregate="max"), convention="physical")
-    except (ImportError, ImcoptError) as exc:  # the model may be mid-change in a checkout
-        pytest.skip(f"real problem unavailable: {exc}")
+    return JointIMCProblem(SearchSpace.load("rram-paper"), load_workloads("paper-4"),
+                           ObjectiveConfig(aggregate="max"), convention="physical")
 
 
 def test_real_problem_paper_ga_and_baselines(rram_problem) -> None:

@@ -16,6 +16,7 @@ from problems.errors import ImcoptError
 #: sub-command name -> "module:attribute" (imported lazily so `imcopt --help` stays fast)
 COMMANDS: dict[str, str] = {
     "workloads": "study.cli.workloads:workloads",
+    "algorithms": "study.cli.algorithms:algorithms",
     "evaluate": "study.cli.evaluate:evaluate",
     "validate": "study.cli.validate:validate",
     "exhaustive": "study.cli.exhaustive:exhaustive",
