@@ -27,10 +27,10 @@ from problems.errors import ImcoptError
 from study.archive import Archive
 from study.config import DEFAULT_BUDGET
 from study.direct_search import enumerate_designs, random_search
-from study.paper_ga import SCHEDULES, PaperGA, TunedGA
+from study.paper_ga import DEDUPS, SAMPLINGS, PaperGA, TunedGA
 from study.pymoo_algorithms import DE_VARIANTS, make_de, make_moea
 from study.recorder import ArchiveRecorder
-from study.schedule import PhaseSchedule
+from study.schedule import PhaseSchedule, as_schedule
 from study.sequential import sequential_levels, sequential_search
 
 __all__ = ["ALGORITHMS", "DEFAULT_BUDGET", "SOURCES", "AlgorithmSpec", "describe_problem",
@@ -143,22 +143,14 @@ def _check_param(algo: str, key: str, val: Any, default: Any) -> Any:
 _INT_PARAMS = {"pop_size", "n_candidates", "n_diverse", "n_partitions", "level_pop_size",
                "batch_size", "sweeps", "n_init"}
 _PROB_PARAMS = {"CR"}
-_CHOICES = {"sampling": ("hamming", "random"), "dedup": ("population", "archive"),
-            "variant": DE_VARIANTS}
+_CHOICES = {"sampling": SAMPLINGS, "dedup": DEDUPS, "variant": DE_VARIANTS}
 
 
 def _as_schedule(val: Any, where: str) -> PhaseSchedule:
-    if isinstance(val, PhaseSchedule):
-        return val
-    if isinstance(val, str) and val in SCHEDULES:
-        return SCHEDULES[val]()
-    if isinstance(val, Mapping):
-        try:
-            return PhaseSchedule.from_dict(val)
-        except ImcoptError as exc:
-            raise ImcoptError(f"{where}: {exc}") from exc
-    raise ImcoptError(f"{where} must be 'paper', 'tuned', 'constant', a mapping or a "
-                      f"PhaseSchedule, got {val!r}")
+    try:
+        return as_schedule(val)
+    except ImcoptError as exc:
+        raise ImcoptError(f"{where}: {exc}") from exc
 
 
 # ------------------------------------------------------------------------------ problem forms

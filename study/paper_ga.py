@@ -28,24 +28,12 @@ from study.initialization import BestOfSampleInitialization
 from study.operators import PhasePM, PhaseSBX
 from study.recorder import ArchiveDuplicateElimination, ArchiveRecorder
 from study.sampling import HammingDiverseSampling, IntegerRandomSampling
-from study.schedule import PhaseSchedule
+from study.schedule import PhaseSchedule, as_schedule
 
-__all__ = ["PaperGA", "TunedGA", "as_schedule"]
+__all__ = ["DEDUPS", "SAMPLINGS", "PaperGA", "TunedGA"]
 
 SAMPLINGS = ("hamming", "random")
 DEDUPS = ("population", "archive")
-SCHEDULES = {"paper": PhaseSchedule.paper, "tuned": PhaseSchedule.tuned,
-             "constant": PhaseSchedule.constant}
-
-
-def as_schedule(value: PhaseSchedule | str) -> PhaseSchedule:
-    """A :class:`PhaseSchedule` from itself or a name (``paper``, ``tuned``, ``constant``)."""
-    if isinstance(value, PhaseSchedule):
-        return value
-    if isinstance(value, str) and value in SCHEDULES:
-        return SCHEDULES[value]()
-    raise ImcoptError(f"schedule must be one of {sorted(SCHEDULES)} or a PhaseSchedule, got "
-                      f"{value!r}")
 
 
 class PaperGA(GA):

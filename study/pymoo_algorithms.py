@@ -17,10 +17,9 @@ from pymoo.core.algorithm import Algorithm
 
 from problems.errors import ImcoptError
 from study.operators import PhasePM, PhaseSBX
-from study.paper_ga import as_schedule
 from study.recorder import ArchiveRecorder
 from study.sampling import IntegerRandomSampling
-from study.schedule import PhaseSchedule
+from study.schedule import PhaseSchedule, as_schedule
 
 __all__ = ["DE_VARIANTS", "MOEAS", "make_de", "make_moea"]
 

@@ -19,6 +19,8 @@ from problems.errors import ImcoptError
 from problems.io import read_yaml
 
 BASES = ("evaluations", "generations")
+#: schedules by name (the classmethods of the same name)
+NAMED = ("paper", "tuned", "constant")
 
 _PHASE_KEYS = ("name", "sbx_prob", "sbx_eta", "pm_prob", "pm_eta", "sbx_prob_var", "pm_prob_var")
 
@@ -209,6 +211,19 @@ class PhaseSchedule:
         if len(self.phases) == 1:
             return self.phases[0]
         return self.phases[self.index_at(self.progress(algorithm))]
+
+
+def as_schedule(value: PhaseSchedule | str | Mapping[str, Any]) -> PhaseSchedule:
+    """A :class:`PhaseSchedule` from itself, a name (``paper``, ``tuned``, ``constant``) or the
+    mapping form of :meth:`PhaseSchedule.from_dict`."""
+    if isinstance(value, PhaseSchedule):
+        return value
+    if isinstance(value, str) and value in NAMED:
+        return getattr(PhaseSchedule, value)()
+    if isinstance(value, Mapping):
+        return PhaseSchedule.from_dict(value)
+    raise ImcoptError(f"schedule must be one of {list(NAMED)}, a mapping or a PhaseSchedule, "
+                      f"got {value!r}")
 
 
 def termination_limit(algorithm: Any, attr: str) -> float | None:

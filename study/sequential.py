@@ -20,10 +20,9 @@ from pymoo.termination.max_eval import MaximumFunctionCallTermination
 from problems.errors import ImcoptError
 from study.direct_search import feasible_fn
 from study.operators import PhasePM, PhaseSBX
-from study.paper_ga import as_schedule
 from study.recorder import ArchiveRecorder
 from study.sampling import IntegerRandomSampling, random_feasible
-from study.schedule import PhaseSchedule
+from study.schedule import PhaseSchedule, as_schedule
 
 __all__ = ["SEQUENTIAL_LEVELS", "sequential_levels", "sequential_search"]
 
