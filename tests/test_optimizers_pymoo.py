@@ -24,6 +24,7 @@ from study.algorithms import ALGORITHMS, SOURCES, objective_variant, run_algorit
 from study.paper_ga import PaperGA, TunedGA
 from study.pymoo_algorithms import make_de, make_moea
 from study.recorder import ArchiveRecorder
+from study.sampling import HammingDiverseSampling
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +172,16 @@ def test_cli_algorithms_unknown_name_exits_2(capsys: pytest.CaptureFixture[str])
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("Error: unknown algorithm 'paper-gaa'") and "Traceback" not in err
+
+
+def test_hamming_sampling_works_as_a_plain_pymoo_sampling(problem: SyntheticProblem) -> None:
+    """Used directly as GA(sampling=...): pop_size rows, evaluated by pymoo as usual."""
+    rec = ArchiveRecorder()
+    ga = GA(pop_size=30, sampling=HammingDiverseSampling(n_candidates=200), evaluator=rec)
+    minimize(problem, ga, ("n_eval", 90), seed=4, copy_algorithm=False)
+    start = rec.archive().X[:30]
+    assert rec.n_recorded == 90 and len(np.unique(start, axis=0)) == 30
+    d = (start[:, None, :] != start[None, :, :]).sum(-1)[np.triu_indices(30, 1)]
+    rand = np.random.default_rng(4).integers(problem.xl, problem.xu + 1, size=(30, 9))
+    d_rand = (rand[:, None, :] != rand[None, :, :]).sum(-1)[np.triu_indices(30, 1)]
+    assert d.min() >= d_rand.min() and d.mean() > d_rand.mean()
