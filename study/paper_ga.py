@@ -13,7 +13,9 @@ algorithm::
 Its default evaluator is an :class:`~study.recorder.ArchiveRecorder` that stops at exactly the
 termination's evaluation budget; the same seed gives the same run as
 ``run_algorithm("paper-ga", problem, 2800, 0)`` (which in addition restarts a run that
-converged before its budget, with a derived seed).
+converged before its budget, with a derived seed). The phases are fractions of the evaluation
+budget, so the termination must bound evaluations (``("n_eval", N)``, possibly inside a
+``TerminateIfAny``); ``schedule="constant"`` works with any termination.
 """
 
 from __future__ import annotations
