@@ -25,11 +25,10 @@ from pymoo.termination.max_eval import MaximumFunctionCallTermination
 
 from problems.errors import ImcoptError
 from study.archive import Archive
-from study.config import DEFAULT_BUDGET
 from study.direct_search import enumerate_designs, random_search
 from study.paper_ga import DEDUPS, SAMPLINGS, PaperGA, TunedGA
 from study.pymoo_algorithms import DE_VARIANTS, make_de, make_moea
-from study.recorder import ArchiveRecorder
+from study.recorder import DEFAULT_BUDGET, ArchiveRecorder
 from study.schedule import PhaseSchedule, as_schedule
 from study.sequential import sequential_levels, sequential_search
 

@@ -44,8 +44,8 @@ from problems.hardware.design import PARAMETERS, DesignBatch
 from problems.io import read_yaml
 from problems.objectives import AGGREGATES as OBJ_AGGREGATES
 from problems.objectives import FABRICATION, KINDS
+from study.recorder import DEFAULT_BUDGET
 
-DEFAULT_BUDGET = 2800
 CONVENTIONS: tuple[str, ...] = ("physical", "cimloop")
 AGGREGATES: tuple[str, ...] = OBJ_AGGREGATES
 OBJECTIVE_KINDS: tuple[str, ...] = KINDS

@@ -25,7 +25,11 @@ from problems.errors import ImcoptError
 from study.archive import EXTRA_OUTPUTS, Archive
 from study.schedule import termination_limit
 
-__all__ = ["ArchiveDuplicateElimination", "ArchiveRecorder", "mark_over_budget"]
+__all__ = ["DEFAULT_BUDGET", "ArchiveDuplicateElimination", "ArchiveRecorder",
+           "mark_over_budget"]
+
+#: true evaluations per run unless a study says otherwise: the paper's 40 generations x 70
+DEFAULT_BUDGET = 2800
 
 
 def mark_over_budget(problem: Any, pop: Any) -> None:
