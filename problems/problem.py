@@ -44,8 +44,9 @@ import numpy as np
 from pymoo.core.problem import Problem
 
 from problems.errors import ImcoptError
-from problems.hardware.cost import CONVENTIONS, evaluate
+from problems.hardware.cost import evaluate
 from problems.hardware.design import RRAM, DesignBatch
+from problems.hardware.registry import DEFAULT_CONVENTION, get_cost_model
 from problems.hardware.snr import SNRConfig, SNRModel
 from problems.objectives import (
     ObjectiveConfig,
@@ -85,18 +86,18 @@ class JointIMCProblem(Problem):
     """Choose one design (integer index vector into ``space``) for a set of workloads."""
 
     def __init__(self, space: SearchSpace, workloads: WorkloadStack | Sequence[Workload],
-                 objective: ObjectiveConfig | None = None, convention: str = "physical",
+                 objective: ObjectiveConfig | None = None,
+                 convention: str = DEFAULT_CONVENTION,
                  specialist_edap: np.ndarray | None = None) -> None:
         if not isinstance(space, SearchSpace):
             raise ImcoptError(f"space must be a SearchSpace, got {type(space).__name__}")
         objective = objective or ObjectiveConfig()
         if not isinstance(objective, ObjectiveConfig):
             raise ImcoptError("objective must be an ObjectiveConfig")
-        if convention not in CONVENTIONS:
-            raise ImcoptError(f"unknown accounting convention {convention!r}; allowed: "
-                              f"{list(CONVENTIONS)}")
+        model = get_cost_model(convention)          # ImcoptError for an unknown name
         self.space = space
         self.stack = as_stack(workloads)
+        model.check_workloads(self.stack)          # once, not per evaluated batch
         self.workload_names: list[str] = list(self.stack.names)
         self.objective = objective
         self.convention = convention

@@ -82,32 +82,14 @@ def cache_dir() -> Path:
     return Path(problems.__file__).resolve().parents[1] / ".imcopt-cache"
 
 
-#: cost-model files each accounting convention depends on (relative to problems/hardware)
-MODEL_FILES: dict[str, tuple[str, ...]] = {
-    "physical": ("design.py", "result.py", "cost.py", "physical.py", "components.py",
-                 "technology.py"),
-    "cimloop": ("design.py", "result.py", "cost.py", "cimloop.py", "cimloop_components.py",
-                "packing.py", "data/cimloop_calibration.json",
-                "data/cimloop_average_inputs.csv"),
-}
-
-
 def model_fingerprint(convention: str | None = None) -> str:
-    """sha256 of the cost model's source and data files (problems/hardware).
+    """sha256 of the cost model's source and data files (`CostModel.fingerprint`).
 
     With a convention, only the files that convention uses, so recalibrating one convention
     does not invalidate cached results of the other; without, every file."""
-    root = Path(problems.__file__).resolve().parent / "hardware"
-    if convention is None:
-        files = [p for p in sorted(root.rglob("*")) if p.is_file()
-                 and p.suffix in (".py", ".json") and "__pycache__" not in p.parts]
-    else:
-        files = [root / f for f in MODEL_FILES[convention] if (root / f).is_file()]
-    h = hashlib.sha256()
-    for p in files:
-        h.update(str(p.relative_to(root)).encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
+    from problems.hardware.registry import model_fingerprint as fingerprint
+
+    return fingerprint(convention)
 
 
 def _workload_table(w: Workload) -> list[list[int]]:

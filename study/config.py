@@ -41,12 +41,12 @@ from typing import Any
 
 from problems.errors import ImcoptError, short
 from problems.hardware.design import PARAMETERS, DesignBatch
+from problems.hardware.registry import CONVENTIONS, DEFAULT_CONVENTION
 from problems.io import read_yaml
 from problems.objectives import AGGREGATES as OBJ_AGGREGATES
 from problems.objectives import FABRICATION, KINDS
 from study.recorder import DEFAULT_BUDGET
 
-CONVENTIONS: tuple[str, ...] = ("physical", "cimloop")
 AGGREGATES: tuple[str, ...] = OBJ_AGGREGATES
 OBJECTIVE_KINDS: tuple[str, ...] = KINDS
 FABRICATION_COST: tuple[object, ...] = FABRICATION
@@ -109,7 +109,7 @@ class StudyConfig:
     algorithms: list[AlgorithmConfig]
     budget: int = DEFAULT_BUDGET
     seeds: list[int] = field(default_factory=lambda: [0])
-    convention: str = "physical"
+    convention: str = DEFAULT_CONVENTION
     source: str = ""
 
     def with_output(self, output: str | Path) -> StudyConfig:
@@ -181,10 +181,10 @@ def parse_study(data: Any, source: str = "<study>", check_names: bool = True,
                         f"got {short(budget)}")
         budget = DEFAULT_BUDGET
     seeds = _parse_seeds(data.get("seeds", 1), problems)
-    convention = data.get("convention", "physical")
+    convention = data.get("convention", DEFAULT_CONVENTION)
     if convention not in CONVENTIONS:
         problems.append(f"convention: unknown {short(convention)}; allowed: {list(CONVENTIONS)}")
-        convention = "physical"
+        convention = DEFAULT_CONVENTION
     scenarios = _parse_scenarios(data.get("scenarios"), problems, check_names)
     algorithms = _parse_algorithms(data.get("algorithms"), problems, check_names)
     if problems:

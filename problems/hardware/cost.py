@@ -1,22 +1,24 @@
 """The cost model's single entry point: `evaluate(designs, workloads, convention)`.
 
-Two accounting conventions (named in every result):
-- ``"cimloop"`` reproduces what the paper's CiMLoop evaluator counted (CIMLOOP_MODEL.md);
-- ``"physical"`` counts what the hardware must do (default for new studies).
+The conventions are registered cost models (`problems.hardware.registry`); each result names
+its convention.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from problems.errors import ImcoptError
 from problems.hardware.design import DesignBatch
+from problems.hardware.registry import CONVENTIONS, DEFAULT_CONVENTION, get_cost_model
 from problems.hardware.result import CostResult
 from problems.workloads.layers import Workload
 from problems.workloads.stack import WorkloadStack
 
-CONVENTIONS: tuple[str, ...] = ("physical", "cimloop")
-DEFAULT_CONVENTION = "physical"
+__all__ = ["CONVENTIONS", "DEFAULT_CONVENTION", "evaluate", "evaluate_chunked"]
+
+
+def _stack(workloads: WorkloadStack | Sequence[Workload] | Workload) -> WorkloadStack:
+    return workloads if isinstance(workloads, WorkloadStack) else WorkloadStack.of(workloads)
 
 
 def evaluate(
@@ -29,17 +31,7 @@ def evaluate(
 
     Fully vectorized over designs x layers; returns arrays of shape (n_designs, n_workloads).
     """
-    stack = workloads if isinstance(workloads, WorkloadStack) else WorkloadStack.of(workloads)
-    if convention not in CONVENTIONS:
-        raise ImcoptError(f"unknown accounting convention {convention!r}; allowed: "
-                          f"{list(CONVENTIONS)}")
-    if len(designs) == 0:
-        raise ImcoptError("no designs to evaluate")
-    if convention == "cimloop":
-        from problems.hardware.cimloop import evaluate_cimloop as impl
-    else:
-        from problems.hardware.physical import evaluate_physical as impl
-    return impl(designs, stack, breakdown=breakdown)
+    return get_cost_model(convention).evaluate(designs, _stack(workloads), breakdown=breakdown)
 
 
 def evaluate_chunked(
@@ -48,8 +40,11 @@ def evaluate_chunked(
     convention: str = DEFAULT_CONVENTION,
     chunk: int = 20_000,
 ) -> CostResult:
-    """`evaluate` in chunks of designs, bounding memory to O(chunk x n_layers)."""
-    stack = workloads if isinstance(workloads, WorkloadStack) else WorkloadStack.of(workloads)
-    parts = [evaluate(designs.take(slice(i, i + chunk)), stack, convention)
+    """`evaluate` in chunks of designs, bounding memory to O(chunk x n_layers); the
+    convention's checks run once, on the whole batch."""
+    stack = _stack(workloads)
+    model = get_cost_model(convention)
+    model.check(designs, stack)
+    parts = [model._evaluate(designs.take(slice(i, i + chunk)), stack, False)
              for i in range(0, len(designs), chunk)]
     return CostResult.concat(parts)

@@ -18,9 +18,9 @@ all of Q is a temporal loop at the global buffer, so Q starts at 1 for the packi
 
 Speed (§6 pitfall 13): the result of a level depends only on (remaining dimension sizes,
 capacity). Remaining-size vectors are interned as integer *state ids*; each level keeps a
-persistent table (state id, capacity) -> (factors, next state id) held as sorted numpy arrays,
-so a batch is packed with one ``np.searchsorted`` per level. Only keys never seen before are
-computed in Python (once per unique key, memoized).
+persistent dense table (state id, capacity index) -> (factors, next state id), so a batch is
+packed with one gather per level, over the distinct capacity prefixes of its designs (few at
+the lower levels). Only keys never seen before are computed in Python (once, memoized).
 """
 
 from __future__ import annotations
@@ -144,6 +144,19 @@ def _pack_level(level: int, state: tuple[int, ...], capacity: int
 
 
 # -- persistent vectorized tables -------------------------------------------------------------
+def _products(table: np.ndarray, name: str, cache: dict[str, np.ndarray]) -> np.ndarray:
+    """Row-wise int64 product of the columns of ``name``'s dimensions (``all``: every one) of
+    a (n, len(DIMS)) table, memoized in ``cache`` while the table keeps its length."""
+    got = cache.get(name)
+    if got is None or got.shape[0] != table.shape[0]:
+        cols = range(len(DIMS)) if name == "all" else [DIM_INDEX[d] for d in name]
+        got = np.ones(table.shape[0], np.int64)
+        for c in cols:
+            got = got * table[:, c]
+        cache[name] = got
+    return got
+
+
 class _StateRegistry:
     """Interns remaining-size vectors (tuples over DIMS) as consecutive integer ids."""
 
@@ -151,6 +164,7 @@ class _StateRegistry:
         self.ids: dict[tuple[int, ...], int] = {}
         self.dims = np.zeros((0, len(DIMS)), np.int64)
         self._pending: list[tuple[int, ...]] = []
+        self._derived: dict[str, np.ndarray] = {}
 
     def intern(self, state: tuple[int, ...]) -> int:
         sid = self.ids.get(state)
@@ -166,43 +180,81 @@ class _StateRegistry:
             self._pending = []
         return self.dims
 
+    def derived(self, name: str) -> np.ndarray:
+        """Per state: ``placed`` (no weight dimension left) or the product of ``name``'s
+        remaining sizes (``all``: every dimension), cached until new states are added."""
+        if name == "placed":
+            if self._derived.get("placed", np.zeros(0)).shape[0] != self.array().shape[0]:
+                self._derived["placed"] = np.all(
+                    self.dims[:, [DIM_INDEX[d] for d in WEIGHT_DIMS]] == 1, axis=1)
+            return self._derived["placed"]
+        return _products(self.array(), name, self._derived)
+
 
 class _LevelTable:
-    """(state id, capacity) -> (factors over DIMS, next state id), as sorted arrays."""
+    """(state id, capacity) -> (factors over DIMS, next state id) of one level.
+
+    A dense integer table ``row[state id, capacity index]`` (-1: not computed yet) points into
+    append-only arrays of factors and next states, so a lookup is one gather."""
 
     def __init__(self, level: int) -> None:
         self.level = level
-        self.keys = np.zeros(0, np.int64)
+        self.cap_index: dict[int, int] = {}
+        self.caps: list[int] = []
+        self.row = np.full((0, 0), -1, np.int64)
+        self.n_rows = 0
         self.factors = np.zeros((0, len(DIMS)), np.int32)  # int32 halves the gathers
         self.next_state = np.zeros(0, np.int64)
+        self._derived: dict[str, np.ndarray] = {}
 
-    def lookup(self, keys: np.ndarray, registry: _StateRegistry) -> np.ndarray:
-        """Row index into this table for every key (computing unseen keys first)."""
-        pos = np.searchsorted(self.keys, keys)
-        if self.keys.size:
-            hit = self.keys[np.minimum(pos, self.keys.size - 1)] == keys
-        else:
-            hit = np.zeros(keys.shape, bool)
-        if not np.all(hit):
-            self._add(np.unique(keys[~hit]), registry)
-            pos = np.searchsorted(self.keys, keys)
-        return pos
+    def capacity_index(self, caps: np.ndarray) -> np.ndarray:
+        """Index of every capacity value in this table's capacity list (new ones appended)."""
+        uniq, inv = np.unique(caps, return_inverse=True)
+        for c in uniq.tolist():
+            if c not in self.cap_index:
+                self.cap_index[c] = len(self.caps)
+                self.caps.append(c)
+        return np.array([self.cap_index[c] for c in uniq.tolist()], np.int64)[inv.reshape(-1)]
 
-    def _add(self, new_keys: np.ndarray, registry: _StateRegistry) -> None:
+    def _grow(self, n_states: int) -> None:
+        n_s, n_c = self.row.shape
+        if n_states <= n_s and len(self.caps) <= n_c:
+            return
+        grown = np.full((max(n_states, 2 * n_s), max(len(self.caps), n_c)), -1, np.int64)
+        grown[:n_s, :n_c] = self.row
+        self.row = grown
+
+    def lookup(self, states: np.ndarray, cap_idx: np.ndarray,
+               registry: _StateRegistry) -> np.ndarray:
+        """Row index into this table for every (state, capacity index) pair (same shapes),
+        computing unseen pairs first."""
+        self._grow(len(registry.ids))
+        rows = self.row[states, cap_idx]
+        miss = rows < 0
+        if np.any(miss):
+            n_c = self.row.shape[1]
+            new = np.unique(states[miss] * n_c + cap_idx[miss])
+            self._add(new // n_c, new % n_c, registry)
+            rows = self.row[states, cap_idx]
+        return rows
+
+    def derived(self, name: str) -> np.ndarray:
+        """Per table row: product of the factors of ``name``'s dimensions (``all``: every
+        dimension), int64, cached until the table grows."""
+        return _products(self.factors, name, self._derived)
+
+    def _add(self, sids: np.ndarray, cis: np.ndarray, registry: _StateRegistry) -> None:
         states = registry.array()
-        sids = new_keys >> _CAP_BITS
-        caps = new_keys & ((1 << _CAP_BITS) - 1)
-        fac = np.empty((new_keys.size, len(DIMS)), np.int32)
-        nxt = np.empty(new_keys.size, np.int64)
-        for j, (sid, cap) in enumerate(zip(sids.tolist(), caps.tolist(), strict=True)):
-            f, left = _pack_level(self.level, tuple(states[sid].tolist()), cap)
+        fac = np.empty((sids.size, len(DIMS)), np.int32)
+        nxt = np.empty(sids.size, np.int64)
+        for j, (sid, ci) in enumerate(zip(sids.tolist(), cis.tolist(), strict=True)):
+            f, left = _pack_level(self.level, tuple(states[sid].tolist()), self.caps[ci])
             fac[j] = f
             nxt[j] = registry.intern(left)
-        keys = np.concatenate([self.keys, new_keys])
-        order = np.argsort(keys, kind="stable")
-        self.keys = keys[order]
-        self.factors = np.concatenate([self.factors, fac])[order]
-        self.next_state = np.concatenate([self.next_state, nxt])[order]
+        self.row[sids, cis] = self.n_rows + np.arange(sids.size)
+        self.n_rows += sids.size
+        self.factors = np.concatenate([self.factors, fac])
+        self.next_state = np.concatenate([self.next_state, nxt])
 
 
 class PackingCache:
@@ -217,7 +269,7 @@ class PackingCache:
 
     @property
     def n_entries(self) -> int:
-        return int(sum(t.keys.size for t in self.tables))
+        return int(sum(t.n_rows for t in self.tables))
 
 
 DEFAULT_CACHE = PackingCache()
@@ -246,7 +298,6 @@ class Packing:
     cols_used: np.ndarray       # columns used per array (Y*M factors of the column level)
     arrays_used: np.ndarray     # arrays used: product of the mit/tic/srg factors
     cycles: np.ndarray          # per design-layer cycle count (§3.3)
-    utilisation: np.ndarray     # per design-layer utilisation, fraction (§3.4)
     weights_placed: np.ndarray  # bool: no weight dimension left temporal
 
     def factor(self, level: str, dim: str) -> np.ndarray:
@@ -313,37 +364,38 @@ def pack(
             init[c, j] = reg.intern((y, r, s, m, ch, g, p, 1 if sram else q, nb))
     state = init[combo_inv]                      # (n_d, n_l)
 
+    # level by level over the distinct capacity prefixes of the designs (a level's result
+    # depends only on the combo and the capacities up to it): early levels see few groups
     factors: dict[str, np.ndarray] = {}
+    row_of: dict[str, np.ndarray] = {}           # each design-layer's row of each level table
+    group, gstate = combo_inv, init              # each design's group; each group's states
     for lvl, (name, cap) in enumerate(zip(LEVEL_NAMES, caps, strict=True)):
-        keys = (state << _CAP_BITS) | cap[:, None]
         table = cache.tables[lvl]
-        flat = keys.ravel()
-        # dedupe before the lookup: far fewer keys than design-layers
-        uniq, inv = np.unique(flat, return_inverse=True)
-        rows = table.lookup(uniq, reg)[inv].reshape(n_d, n_l)
-        factors[name] = table.factors[rows]
-        state = table.next_state[rows]
+        ci = table.capacity_index(cap)
+        _, first, inv = np.unique(group * (len(table.caps) + 1) + ci, return_index=True,
+                                  return_inverse=True)
+        inv = inv.reshape(-1)
+        g_states = gstate[group[first]]          # (n_groups, n_l)
+        rows = table.lookup(g_states, np.broadcast_to(ci[first][:, None], g_states.shape), reg)
+        row_of[name] = rows[inv]
+        factors[name] = table.factors[row_of[name]]
+        group, gstate = inv, table.next_state[rows]
+    state = gstate[group]
     left = reg.array()[state]
 
-    f_row, f_col = factors["row"], factors["column"]
-    rows_used = (f_row[..., DIM_INDEX["C"]].astype(np.int64) * f_row[..., DIM_INDEX["R"]]
-                 * f_row[..., DIM_INDEX["S"]])
-    cols_used = f_col[..., DIM_INDEX["Y"]].astype(np.int64) * f_col[..., DIM_INDEX["M"]]
-    arrays_used = np.ones((n_d, n_l), np.int64)
-    for name in LEVEL_NAMES[2:]:
-        arrays_used *= factors[name].prod(axis=-1, dtype=np.int64)
-    weights_placed = np.all(left[..., [DIM_INDEX[d] for d in WEIGHT_DIMS]] == 1, axis=-1)
-    lp, lq = left[..., DIM_INDEX["P"]], left[..., DIM_INDEX["Q"]]
-    temporal_all = left.prod(axis=-1)
-    cycles = np.where(is_sram[:, None], lay["Q"][None, :] * temporal_all, lp * lq
-                      * left[..., DIM_INDEX["N"]])
-    cells = (caps[0] * caps[1] * caps[2] * caps[3] * caps[4]).astype(float)
-    macs = (lay["N"] * lay["C"] * lay["M"] * lay["R"] * lay["S"] * lay["P"] * lay["Q"]
-            * lay["G"]).astype(float)
-    util = macs[None, :] * _WEIGHT_BITS / (wbps[:, None] * cycles * cells[:, None])
+    # per-row / per-state products, tabulated once per table entry and gathered
+    t = cache.tables
+    rows_used = t[0].derived("CRS")[row_of["row"]]
+    cols_used = t[1].derived("YM")[row_of["column"]]
+    arrays_used = (t[2].derived("all")[row_of["macro_in_tile"]]
+                   * t[3].derived("all")[row_of["tile_in_chip"]]
+                   * t[4].derived("all")[row_of["shared_router_group"]])
+    weights_placed = reg.derived("placed")[state]
+    cycles = np.where(is_sram[:, None], lay["Q"][None, :] * reg.derived("all")[state],
+                      reg.derived("PQN")[state])
     return Packing(factors=factors, left=left, slices=slices, wbps=wbps, rows_used=rows_used,
                    cols_used=cols_used, arrays_used=arrays_used, cycles=cycles,
-                   utilisation=util, weights_placed=weights_placed)
+                   weights_placed=weights_placed)
 
 
 def pack_one(layer: dict[str, int], memory: str, bits_per_cell: int, xbar_rows: int,

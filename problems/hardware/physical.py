@@ -1,11 +1,13 @@
 """The ``physical`` accounting convention: what the hardware must do (default for new studies).
 
 Two halves, kept apart:
-- `workload_counts` - what the workload asks: the weight-stationary mapping of every layer onto
-  the crossbars and the resulting action counts (conversions, row activations, buffer bits...);
+- `workload_counts` (`physical_counts.py`) - what the workload asks: the weight-stationary mapping
+  of every layer onto the crossbars and the resulting action counts (conversions, row
+  activations, buffer bits...);
 - `action_costs` - what each action costs on each design (from `components`).
-`evaluate_physical` multiplies the two. Everything is vectorized over designs x layers (arrays
-of shape (n_designs, n_layers)); sums over layers go through ``stack.membership``.
+`evaluate_physical` multiplies the two in an `ActionTable` (`problems.hardware.model`).
+Everything is vectorized over designs x layers (arrays of shape (n_designs, n_layers)); sums
+over layers go through ``stack.membership``.
 
 Mapping and accounting decisions (the differences to the ``cimloop`` convention, CIMLOOP_MODEL §6):
 - Each of a layer's G matrices (C*R*S rows x M*slices columns, slices = ceil(weight_bits /
@@ -47,13 +49,14 @@ import numpy as np
 from problems.errors import ImcoptError
 from problems.hardware import components as comp
 from problems.hardware.design import DesignBatch
+from problems.hardware.model import ActionTable, CostModel
+from problems.hardware.physical_counts import ACCUMULATOR_BITS, _sum_w, workload_counts
 from problems.hardware.result import CostResult
 from problems.hardware.technology import check_node, check_voltage
 from problems.workloads.stack import WorkloadStack
 
 CONVENTION = "physical"
 SHIFT_ADD_EXTRA_BITS = 16   # shift-add width = adc_bits + 16 (covers 8-b input x 8-b weight shifts)
-ACCUMULATOR_BITS = 24       # partial-sum word in the output buffer (8b x 8b x up to 256 terms)
 
 ENERGY_KEYS = ("cells", "row_drivers", "columns", "adc", "shift_add", "input_buffer",
                "output_buffer", "glb", "router", "dram", "weight_write")
@@ -72,162 +75,6 @@ def check_inputs(designs: DesignBatch, stack: WorkloadStack) -> None:
         bad = int(designs.bits_per_cell[designs.bits_per_cell > wb_min][0])
         raise ImcoptError(f"design parameter bits_per_cell = {bad} exceeds the workloads' "
                           f"weight bits; allowed range [1, {wb_min}]")
-
-
-def _layer_constants(stack: WorkloadStack) -> dict[str, np.ndarray]:
-    """Per-layer quantities that do not depend on the design (float arrays of (n_layers,))."""
-    f = float
-    N, C, M = stack.N.astype(f), stack.C.astype(f), stack.M.astype(f)
-    R, S, P, Q = stack.R.astype(f), stack.S.astype(f), stack.P.astype(f), stack.Q.astype(f)
-    G = stack.G.astype(f)
-    ib, wb, ob = (stack.input_bits.astype(f), stack.weight_bits.astype(f),
-                  stack.output_bits.astype(f))
-    h_in = (P - 1) * stack.h_stride + (R - 1) * stack.h_dilation + 1
-    w_in = (Q - 1) * stack.w_stride + (S - 1) * stack.w_dilation + 1
-    pos = N * P * Q
-    rows = C * R * S
-    return {
-        "rows": rows, "M": M, "G": G, "positions": pos, "input_bits": ib, "weight_bits": wb,
-        "macs": stack.macs.astype(f), "weights": stack.weights.astype(f),
-        "static": (~stack.dynamic).astype(f), "dynamic": stack.dynamic.astype(f),
-        "input_tensor_bits": N * C * G * h_in * w_in * ib,
-        "output_tensor_bits": N * M * G * P * Q * ob,
-        "input_vector_bits": rows * G * pos * ib,     # im2col input bits, read once per row tile
-        "outputs": M * G * pos,                       # output values (per column of weights)
-    }
-
-
-def _sum_w(per_layer: np.ndarray, stack: WorkloadStack) -> np.ndarray:
-    """Sum (..., n_layers) over each workload's (contiguous) layers -> (..., n_workloads)."""
-    return np.add.reduceat(per_layer, stack.offsets[:-1], axis=-1)
-
-
-def _mapping_keys(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
-    """Unique (xbar_rows, xbar_cols, bits_per_cell) combinations and each design's index."""
-    d = designs
-    key = (d.xbar_rows * 8193 + d.xbar_cols) * 9 + d.bits_per_cell
-    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
-    return first, inv.reshape(-1)
-
-
-def workload_counts(designs: DesignBatch, stack: WorkloadStack) -> dict[str, np.ndarray]:
-    """What the workload asks of each design: mapping and action counts.
-
-    Per-workload counts have shape (n_designs, n_workloads); per-layer ones carry the suffix
-    ``_layer`` and have shape (n_designs, n_layers), or (n_layers,) when design-independent.
-    The tiling depends only on (xbar_rows, xbar_cols, bits_per_cell), so it is tabulated once
-    per unique combination and gathered. Keys: copies_layer, bit_steps_layer, bit_steps,
-    spill_designs (designs whose GLB is smaller than some layer's input + output tensors) and
-    spill_bits_layer (their DRAM activation traffic), dram_spill_bits (n_d, n_w),
-    written_designs (designs with a non-resident workload) and write_rows_static_layer (their
-    sequential row writes per macro, static layers), dynamic_layers and
-    write_rows_dynamic_layer (n_d, n_dynamic), dram_bits_layer, io_bits_layer, cell_reads,
-    row_activations, conversions, shift_adds, psum_adds, input_buffer_read_bits,
-    input_buffer_write_bits, output_buffer_bits, glb_read_bits, glb_write_bits, router_bits,
-    dram_bits, cells_written_static, cells_written_dynamic, cells_written, arrays_needed,
-    weights_resident, cell_utilisation (MAC utilisation: useful cell-steps / (cells on chip x
-    bit steps), the value reported as ``CostResult.utilisation``), cell_occupancy (cells holding
-    static weights, replicas included, / cells on chip; 1 when not resident).
-    """
-    lc = _layer_constants(stack)
-    memb = stack.membership                              # (n_layers, n_workloads)
-    static, dynamic = lc["static"], lc["dynamic"]
-    memb_static = memb * static[:, None]
-    memb_dyn = memb * dynamic[:, None]
-    d = designs
-    # ---- per mapping key k: tiling of every layer, (n_keys, n_layers) -------------------------
-    first, inv = _mapping_keys(d)
-    xr_k = d.xbar_rows[first].astype(float)[:, None]
-    xc_k = d.xbar_cols[first].astype(float)[:, None]
-    slices_k = np.ceil(lc["weight_bits"] / d.bits_per_cell[first].astype(float)[:, None])
-    cols_k = lc["M"] * slices_k                          # columns of one group's matrix
-    rt_k = np.ceil(lc["rows"] / xr_k)                    # row tiles
-    ct_k = np.ceil(cols_k / xc_k)                        # column tiles
-    arrays_k = rt_k * ct_k * lc["G"]                     # crossbars of one copy of the layer
-    conv_k = rt_k * cols_k * lc["G"] * lc["positions"] * lc["input_bits"]
-    tables = {
-        "arrays_w": arrays_k @ memb_static,
-        "cell_reads": (lc["macs"] * lc["input_bits"] * slices_k) @ memb,
-        "conversions": conv_k @ memb,
-        "row_activations": (ct_k * lc["input_vector_bits"]) @ memb,
-        "psums": (rt_k * lc["outputs"]) @ memb,
-        "cells_static": (lc["weights"] * slices_k) @ memb_static,
-        "cells_dyn": (lc["weights"] * slices_k) @ memb_dyn,
-        "useful_cell_steps": (lc["rows"] * cols_k * lc["G"] * lc["positions"]
-                              * lc["input_bits"]) @ memb,
-    }
-    per_w = {k: v[inv] for k, v in tables.items()}       # (n_d, n_w)
-
-    # ---- per design: residency, replication, passes, bit-serial steps ----------------------
-    nm = d.n_macros.astype(float)[:, None]
-    arrays_w = per_w["arrays_w"]
-    resident_w = arrays_w <= nm
-    copies_w = np.where(resident_w, np.floor(nm / np.maximum(arrays_w, 1.0)), 1.0)
-    # copies of each static layer process output positions in parallel; dynamic layers have one
-    copies = np.take(copies_w, stack.workload_index, axis=1)
-    dyn_idx = np.flatnonzero(dynamic > 0)
-    copies[:, dyn_idx] = 1.0
-    q = np.ceil(lc["positions"] / copies)                # sequential MVMs per copy
-    bit_steps = q * lc["input_bits"]
-    # a layer larger than the whole chip runs in ceil(arrays / n_macros) passes (rare: done on
-    # the affected designs only)
-    big = np.flatnonzero(arrays_k.max(axis=1)[inv] > nm[:, 0])
-    passes_big = np.ceil(arrays_k[inv[big]] / nm[big])
-    bit_steps[big] *= passes_big
-    not_res = ~resident_w
-    is_sram = d.is_sram[:, None]
-    cells_static_w = per_w["cells_static"] * not_res
-    glb_read = _sum_w(lc["input_tensor_bits"], stack)
-    glb_write = _sum_w(lc["output_tensor_bits"], stack)
-    # share of the chip's cells doing useful MACs, averaged over the bit steps:
-    # sum(cells per copy x positions x input bits) / (cells on chip x sum(bit steps))
-    steps_w = _sum_w(bit_steps, stack)
-    util = per_w["useful_cell_steps"] / np.maximum(steps_w, 1.0) / d.n_cells[:, None]
-    # sequential row writes per macro of the layers written at run time: static layers of
-    # non-resident workloads (only on the designs that have one) and dynamic layers (all)
-    min_rows_k = np.minimum(lc["rows"], xr_k)
-    written_designs = np.flatnonzero(not_res.any(axis=1))
-    wr_static = min_rows_k[inv[written_designs]] * static
-    wr_dyn = min_rows_k[:, dyn_idx][inv]
-    if big.size:
-        passes_full = np.ones((len(d), stack.n_layers))
-        passes_full[big] = passes_big
-        wr_static *= passes_full[written_designs]
-        wr_dyn *= passes_full[:, dyn_idx]
-
-    # activations that do not fit in the GLB spill to DRAM: the excess of a layer's input +
-    # output tensors is written out and read back (2 x excess bits); designs with a small GLB only
-    io_bits = lc["input_tensor_bits"] + lc["output_tensor_bits"]
-    glb_bits = d.glb_bytes.astype(float) * 8.0
-    spill_designs = np.flatnonzero(glb_bits < io_bits.max())
-    spill_layer = 2.0 * np.maximum(io_bits - glb_bits[spill_designs, None], 0.0)
-    spill_w = np.zeros_like(arrays_w)
-    spill_w[spill_designs] = _sum_w(spill_layer, stack)
-
-    def row(x: np.ndarray) -> np.ndarray:                # design-independent (1, n_w)
-        return np.asarray(x, dtype=float)[None, :]
-    return {
-        "copies_layer": copies, "bit_steps_layer": bit_steps, "bit_steps": steps_w,
-        "written_designs": written_designs, "write_rows_static_layer": wr_static,
-        "dynamic_layers": dyn_idx, "write_rows_dynamic_layer": wr_dyn,
-        "dram_bits_layer": lc["weights"] * lc["weight_bits"] * static,
-        "io_bits_layer": io_bits, "spill_designs": spill_designs,
-        "spill_bits_layer": spill_layer, "dram_spill_bits": spill_w,
-        "cell_reads": per_w["cell_reads"], "row_activations": per_w["row_activations"],
-        "conversions": per_w["conversions"], "shift_adds": per_w["conversions"],
-        "psum_adds": per_w["psums"] - row(lc["outputs"] @ memb),
-        "input_buffer_read_bits": row(lc["input_vector_bits"] @ memb),
-        "input_buffer_write_bits": row(glb_read),
-        "output_buffer_bits": per_w["psums"] * ACCUMULATOR_BITS,
-        "glb_read_bits": row(glb_read), "glb_write_bits": row(glb_write),
-        "router_bits": row(glb_read + glb_write),
-        "dram_bits": row(lc["weights"] * lc["weight_bits"] @ memb_static) * (not_res & is_sram),
-        "cells_written_static": cells_static_w, "cells_written_dynamic": per_w["cells_dyn"],
-        "cells_written": cells_static_w + per_w["cells_dyn"],
-        "arrays_needed": arrays_w, "weights_resident": resident_w,
-        "cell_utilisation": np.clip(util, 0.0, 1.0),
-        "cell_occupancy": np.minimum(per_w["cells_static"] * copies_w / d.n_cells[:, None], 1.0),
-    }
 
 
 def tile_buffer_bits(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -302,13 +149,19 @@ def area_breakdown_mm2(designs: DesignBatch) -> dict[str, np.ndarray]:
 
 def evaluate_physical(designs: DesignBatch, stack: WorkloadStack,
                       breakdown: bool = False) -> CostResult:
-    """Energy, latency, area of every design on every workload under the physical convention.
+    """Energy, latency, area of every design on every workload under the physical convention
+    (checked by `check_inputs`, then `_evaluate_unchecked`).
 
     Vectorized over designs x layers; large batches are processed in blocks of about
     BLOCK_ELEMENTS design-layer pairs so the temporaries stay cache-resident (a loop over
     blocks, not over designs).
     """
     check_inputs(designs, stack)
+    return _evaluate_unchecked(designs, stack, breakdown)
+
+
+def _evaluate_unchecked(designs: DesignBatch, stack: WorkloadStack,
+                        breakdown: bool) -> CostResult:
     block = max(1, BLOCK_ELEMENTS // stack.n_layers)
     costs = action_costs(designs)
     area = area_breakdown_mm2(designs)
@@ -322,6 +175,37 @@ def evaluate_physical(designs: DesignBatch, stack: WorkloadStack,
     return CostResult.concat(parts)
 
 
+#: action -> (count key of `workload_counts`, per-action cost key of `action_costs`, component)
+ACTIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("cell_read", "cell_reads", "cell_read_j", "cells"),
+    ("row_activation", "row_activations", "row_activation_j", "row_drivers"),
+    ("column_read", "conversions", "column_j", "columns"),
+    ("conversion", "conversions", "conversion_j", "adc"),
+    ("shift_add", "shift_adds", "shift_add_j", "shift_add"),
+    ("psum_add", "psum_adds", "psum_add_j", "shift_add"),
+    ("input_buffer_read_bit", "input_buffer_read_bits", "input_buffer_read_bit_j",
+     "input_buffer"),
+    ("input_buffer_write_bit", "input_buffer_write_bits", "input_buffer_write_bit_j",
+     "input_buffer"),
+    ("output_buffer_bit", "output_buffer_bits", "output_buffer_bit_j", "output_buffer"),
+    ("glb_read_bit", "glb_read_bits", "glb_read_bit_j", "glb"),
+    ("glb_write_bit", "glb_write_bits", "glb_write_bit_j", "glb"),
+    ("router_bit", "router_bits", "router_bit_j", "router"),
+    ("dram_bit", "dram_bits_total", "dram_bit_j", "dram"),
+    ("cell_write", "cells_written", "cell_write_j", "weight_write"),
+)
+
+
+def action_table(counts: dict[str, np.ndarray], costs: dict[str, np.ndarray]) -> ActionTable:
+    """The physical convention's `ActionTable` from `workload_counts` and `action_costs`."""
+    n_d, n_w = counts["cell_reads"].shape
+    cnt = {a: np.broadcast_to(counts[k] if k != "dram_bits_total"
+                              else counts["dram_bits"] + counts["dram_spill_bits"], (n_d, n_w))
+           for a, k, _, _ in ACTIONS}
+    return ActionTable(counts=cnt, energy_per_action_j={a: costs[k] for a, _, k, _ in ACTIONS},
+                       component={a: part for a, _, _, part in ACTIONS})
+
+
 def _evaluate_block(designs: DesignBatch, stack: WorkloadStack, breakdown: bool,
                     c: dict[str, np.ndarray], area: dict[str, np.ndarray]) -> CostResult:
     """`evaluate_physical` on one block of designs, given its action costs and area."""
@@ -331,22 +215,7 @@ def _evaluate_block(designs: DesignBatch, stack: WorkloadStack, breakdown: bool,
     def col(x: np.ndarray) -> np.ndarray:
         return x[:, None]
 
-    energy = {
-        "cells": n["cell_reads"] * col(c["cell_read_j"]),
-        "row_drivers": n["row_activations"] * col(c["row_activation_j"]),
-        "columns": n["conversions"] * col(c["column_j"]),
-        "adc": n["conversions"] * col(c["conversion_j"]),
-        "shift_add": n["shift_adds"] * col(c["shift_add_j"])
-        + n["psum_adds"] * col(c["psum_add_j"]),
-        "input_buffer": n["input_buffer_read_bits"] * col(c["input_buffer_read_bit_j"])
-        + n["input_buffer_write_bits"] * col(c["input_buffer_write_bit_j"]),
-        "output_buffer": n["output_buffer_bits"] * col(c["output_buffer_bit_j"]),
-        "glb": n["glb_read_bits"] * col(c["glb_read_bit_j"])
-        + n["glb_write_bits"] * col(c["glb_write_bit_j"]),
-        "router": n["router_bits"] * col(c["router_bit_j"]),
-        "dram": (n["dram_bits"] + n["dram_spill_bits"]) * col(c["dram_bit_j"]),
-        "weight_write": n["cells_written"] * col(c["cell_write_j"]),
-    }
+    energy = action_table(n, c).component_energy_j(ENERGY_KEYS)
     compute_w = n["bit_steps"] * col(c["bit_step_s"])
     io = np.outer(c["io_bit_s"], n["io_bits_layer"])
     sp = n["spill_designs"]
@@ -418,3 +287,28 @@ def macro_figures(designs: DesignBatch, input_bits: int = 8,
         "area_mm2": area_macro, "tops_per_w": 2 * macs / energy / 1e12,
         "tops_per_mm2": 2 * macs / latency / area_macro / 1e12,
     }
+
+
+class PhysicalModel(CostModel):
+    """The ``physical`` convention as a registered `CostModel`."""
+
+    name = CONVENTION
+    description = "what the hardware must do (default for new studies)"
+    source_files = ("physical.py", "physical_counts.py", "components.py", "technology.py")
+    data_files = ()
+
+    def check_designs(self, designs: DesignBatch) -> None:
+        check_node(designs.technology_nm)
+        check_voltage(designs.voltage_v)
+
+    def check_workloads(self, stack: WorkloadStack) -> None:
+        """Dynamic layers, any bit widths: all modelled."""
+
+    def check(self, designs: DesignBatch, stack: WorkloadStack) -> None:
+        if len(designs) == 0:
+            raise ImcoptError("no designs to evaluate")
+        check_inputs(designs, stack)
+
+    def _evaluate(self, designs: DesignBatch, stack: WorkloadStack,
+                  breakdown: bool) -> CostResult:
+        return _evaluate_unchecked(designs, stack, breakdown)

@@ -1,0 +1,132 @@
+"""The cost-model interface: what every accounting convention implements.
+
+A `CostModel` has a ``name``, says what it cannot model (`check_designs`, `check_workloads`
+raise `ImcoptError` naming the parameter or layer), evaluates a design batch on a workload
+stack (`evaluate` -> `CostResult`) and fingerprints its source and data files (cached optima
+are keyed on it). Conventions are registered in `problems.hardware.registry`.
+
+Energy is split the Accelergy way (`ActionTable`): how often each action happens (counts per
+design x workload, from the mapping) x what one action costs (energy per action per design,
+from the component models); a breakdown component is the sum of its actions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from importlib import resources
+from importlib.abc import Traversable
+
+import numpy as np
+
+from problems.errors import ImcoptError
+from problems.hardware.design import DesignBatch
+from problems.hardware.result import CostResult
+from problems.workloads.stack import WorkloadStack
+
+#: files every convention depends on (relative to problems/hardware)
+SHARED_FILES: tuple[str, ...] = ("design.py", "result.py", "model.py")
+
+
+def hardware_root() -> Traversable:
+    """The installed ``problems.hardware`` package (source and data files)."""
+    return resources.files("problems.hardware")
+
+
+def data_file(name: str) -> Traversable:
+    """A cost-model data file shipped in ``problems/hardware/data``; missing -> ImcoptError."""
+    f = hardware_root() / "data" / name
+    if not f.is_file():
+        raise ImcoptError(f"cost-model data file problems/hardware/data/{name} is missing "
+                          f"(broken installation: it must ship as package data)")
+    return f
+
+
+@dataclass(frozen=True, eq=False)
+class ActionTable:
+    """Action counts x per-action energies (Accelergy's split), one entry per action.
+
+    ``counts[a]``: (n_designs, n_workloads) how often action ``a`` happens per inference;
+    ``energy_per_action_j[a]``: (n_designs,) J per action; ``component[a]``: the breakdown
+    component the action belongs to.
+    """
+
+    counts: dict[str, np.ndarray]
+    energy_per_action_j: dict[str, np.ndarray]
+    component: dict[str, str]
+
+    def energy_j(self, action: str) -> np.ndarray:
+        """Energy of one action per design x workload, J."""
+        return self.counts[action] * self.energy_per_action_j[action][:, None]
+
+    def component_energy_j(self, order: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """Energy per breakdown component (J, (n_d, n_w)), components in ``order``; actions
+        are summed in table order."""
+        out: dict[str, np.ndarray] = {}
+        for a in self.counts:
+            c = self.component[a]
+            e = self.energy_j(a)
+            out[c] = out[c] + e if c in out else e
+        unknown = set(out) - set(order)
+        if unknown:
+            raise ImcoptError(f"actions of unknown component(s) {sorted(unknown)}")
+        return {c: out[c] for c in order if c in out}
+
+
+class CostModel(ABC):
+    """One accounting convention: checks, evaluation, fingerprint.
+
+    Subclasses set ``name``, ``description``, ``source_files`` and ``data_files`` (paths
+    relative to problems/hardware) and implement `_evaluate`; `evaluate` runs the checks once
+    per call, then `_evaluate`.
+    """
+
+    name: str = ""
+    description: str = ""
+    source_files: tuple[str, ...] = ()
+    data_files: tuple[str, ...] = ()
+
+    def check_designs(self, designs: DesignBatch) -> None:
+        """Raise ImcoptError for a design parameter value this convention cannot model."""
+        return None
+
+    def check_workloads(self, stack: WorkloadStack) -> None:
+        """Raise ImcoptError for a layer this convention cannot model."""
+        return None
+
+    def check(self, designs: DesignBatch, stack: WorkloadStack) -> None:
+        """Both checks (vectorized; cheap next to an evaluation)."""
+        if len(designs) == 0:
+            raise ImcoptError("no designs to evaluate")
+        self.check_workloads(stack)
+        self.check_designs(designs)
+
+    def evaluate(self, designs: DesignBatch, stack: WorkloadStack,
+                 breakdown: bool = False) -> CostResult:
+        """Energy, latency, area of every design on every workload (checked first)."""
+        self.check(designs, stack)
+        return self._evaluate(designs, stack, breakdown)
+
+    @abstractmethod
+    def _evaluate(self, designs: DesignBatch, stack: WorkloadStack,
+                  breakdown: bool) -> CostResult:
+        """The convention's computation, on checked input."""
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file the convention's numbers depend on (relative to problems/hardware)."""
+        return SHARED_FILES + self.source_files + tuple(f"data/{f}" for f in self.data_files)
+
+    def fingerprint(self, root: Traversable | None = None) -> str:
+        """sha256 of the convention's source and data files (a missing one is an error)."""
+        root = hardware_root() if root is None else root
+        h = hashlib.sha256()
+        for rel in self.files:
+            f = root.joinpath(*rel.split("/"))
+            if not f.is_file():
+                raise ImcoptError(f"cost model {self.name!r}: file problems/hardware/{rel} is "
+                                  f"missing")
+            h.update(rel.encode())
+            h.update(f.read_bytes())
+        return h.hexdigest()

@@ -1,0 +1,169 @@
+"""What the workload asks of each design under the ``physical`` convention: the
+weight-stationary mapping of every layer onto the crossbars and the resulting action counts
+(conversions, row activations, buffer bits...). Mapping decisions: `problems.hardware.physical`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from problems.hardware.design import DesignBatch
+from problems.workloads.stack import WorkloadStack
+
+ACCUMULATOR_BITS = 24       # partial-sum word in the output buffer (8b x 8b x up to 256 terms)
+
+
+def _layer_constants(stack: WorkloadStack) -> dict[str, np.ndarray]:
+    """Per-layer quantities that do not depend on the design (float arrays of (n_layers,))."""
+    f = float
+    N, C, M = stack.N.astype(f), stack.C.astype(f), stack.M.astype(f)
+    R, S, P, Q = stack.R.astype(f), stack.S.astype(f), stack.P.astype(f), stack.Q.astype(f)
+    G = stack.G.astype(f)
+    ib, wb, ob = (stack.input_bits.astype(f), stack.weight_bits.astype(f),
+                  stack.output_bits.astype(f))
+    h_in = (P - 1) * stack.h_stride + (R - 1) * stack.h_dilation + 1
+    w_in = (Q - 1) * stack.w_stride + (S - 1) * stack.w_dilation + 1
+    pos = N * P * Q
+    rows = C * R * S
+    return {
+        "rows": rows, "M": M, "G": G, "positions": pos, "input_bits": ib, "weight_bits": wb,
+        "macs": stack.macs.astype(f), "weights": stack.weights.astype(f),
+        "static": (~stack.dynamic).astype(f), "dynamic": stack.dynamic.astype(f),
+        "input_tensor_bits": N * C * G * h_in * w_in * ib,
+        "output_tensor_bits": N * M * G * P * Q * ob,
+        "input_vector_bits": rows * G * pos * ib,     # im2col input bits, read once per row tile
+        "outputs": M * G * pos,                       # output values (per column of weights)
+    }
+
+
+def _sum_w(per_layer: np.ndarray, stack: WorkloadStack) -> np.ndarray:
+    """Sum (..., n_layers) over each workload's (contiguous) layers -> (..., n_workloads)."""
+    return np.add.reduceat(per_layer, stack.offsets[:-1], axis=-1)
+
+
+def _mapping_keys(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
+    """Unique (xbar_rows, xbar_cols, bits_per_cell) combinations and each design's index."""
+    d = designs
+    key = (d.xbar_rows * 8193 + d.xbar_cols) * 9 + d.bits_per_cell
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    return first, inv.reshape(-1)
+
+
+def workload_counts(designs: DesignBatch, stack: WorkloadStack) -> dict[str, np.ndarray]:
+    """What the workload asks of each design: mapping and action counts.
+
+    Per-workload counts have shape (n_designs, n_workloads); per-layer ones carry the suffix
+    ``_layer`` and have shape (n_designs, n_layers), or (n_layers,) when design-independent.
+    The tiling depends only on (xbar_rows, xbar_cols, bits_per_cell), so it is tabulated once
+    per unique combination and gathered. Keys: copies_layer, bit_steps_layer, bit_steps,
+    spill_designs (designs whose GLB is smaller than some layer's input + output tensors) and
+    spill_bits_layer (their DRAM activation traffic), dram_spill_bits (n_d, n_w),
+    written_designs (designs with a non-resident workload) and write_rows_static_layer (their
+    sequential row writes per macro, static layers), dynamic_layers and
+    write_rows_dynamic_layer (n_d, n_dynamic), dram_bits_layer, io_bits_layer, cell_reads,
+    row_activations, conversions, shift_adds, psum_adds, input_buffer_read_bits,
+    input_buffer_write_bits, output_buffer_bits, glb_read_bits, glb_write_bits, router_bits,
+    dram_bits, cells_written_static, cells_written_dynamic, cells_written, arrays_needed,
+    weights_resident, cell_utilisation (MAC utilisation: useful cell-steps / (cells on chip x
+    bit steps), the value reported as ``CostResult.utilisation``), cell_occupancy (cells holding
+    static weights, replicas included, / cells on chip; 1 when not resident).
+    """
+    lc = _layer_constants(stack)
+    memb = stack.membership                              # (n_layers, n_workloads)
+    static, dynamic = lc["static"], lc["dynamic"]
+    memb_static = memb * static[:, None]
+    memb_dyn = memb * dynamic[:, None]
+    d = designs
+    # ---- per mapping key k: tiling of every layer, (n_keys, n_layers) -------------------------
+    first, inv = _mapping_keys(d)
+    xr_k = d.xbar_rows[first].astype(float)[:, None]
+    xc_k = d.xbar_cols[first].astype(float)[:, None]
+    slices_k = np.ceil(lc["weight_bits"] / d.bits_per_cell[first].astype(float)[:, None])
+    cols_k = lc["M"] * slices_k                          # columns of one group's matrix
+    rt_k = np.ceil(lc["rows"] / xr_k)                    # row tiles
+    ct_k = np.ceil(cols_k / xc_k)                        # column tiles
+    arrays_k = rt_k * ct_k * lc["G"]                     # crossbars of one copy of the layer
+    conv_k = rt_k * cols_k * lc["G"] * lc["positions"] * lc["input_bits"]
+    tables = {
+        "arrays_w": arrays_k @ memb_static,
+        "cell_reads": (lc["macs"] * lc["input_bits"] * slices_k) @ memb,
+        "conversions": conv_k @ memb,
+        "row_activations": (ct_k * lc["input_vector_bits"]) @ memb,
+        "psums": (rt_k * lc["outputs"]) @ memb,
+        "cells_static": (lc["weights"] * slices_k) @ memb_static,
+        "cells_dyn": (lc["weights"] * slices_k) @ memb_dyn,
+        "useful_cell_steps": (lc["rows"] * cols_k * lc["G"] * lc["positions"]
+                              * lc["input_bits"]) @ memb,
+    }
+    per_w = {k: v[inv] for k, v in tables.items()}       # (n_d, n_w)
+
+    # ---- per design: residency, replication, passes, bit-serial steps ----------------------
+    nm = d.n_macros.astype(float)[:, None]
+    arrays_w = per_w["arrays_w"]
+    resident_w = arrays_w <= nm
+    copies_w = np.where(resident_w, np.floor(nm / np.maximum(arrays_w, 1.0)), 1.0)
+    # copies of each static layer process output positions in parallel; dynamic layers have one
+    copies = np.take(copies_w, stack.workload_index, axis=1)
+    dyn_idx = np.flatnonzero(dynamic > 0)
+    copies[:, dyn_idx] = 1.0
+    q = np.ceil(lc["positions"] / copies)                # sequential MVMs per copy
+    bit_steps = q * lc["input_bits"]
+    # a layer larger than the whole chip runs in ceil(arrays / n_macros) passes (rare: done on
+    # the affected designs only)
+    big = np.flatnonzero(arrays_k.max(axis=1)[inv] > nm[:, 0])
+    passes_big = np.ceil(arrays_k[inv[big]] / nm[big])
+    bit_steps[big] *= passes_big
+    not_res = ~resident_w
+    is_sram = d.is_sram[:, None]
+    cells_static_w = per_w["cells_static"] * not_res
+    glb_read = _sum_w(lc["input_tensor_bits"], stack)
+    glb_write = _sum_w(lc["output_tensor_bits"], stack)
+    # share of the chip's cells doing useful MACs, averaged over the bit steps:
+    # sum(cells per copy x positions x input bits) / (cells on chip x sum(bit steps))
+    steps_w = _sum_w(bit_steps, stack)
+    util = per_w["useful_cell_steps"] / np.maximum(steps_w, 1.0) / d.n_cells[:, None]
+    # sequential row writes per macro of the layers written at run time: static layers of
+    # non-resident workloads (only on the designs that have one) and dynamic layers (all)
+    min_rows_k = np.minimum(lc["rows"], xr_k)
+    written_designs = np.flatnonzero(not_res.any(axis=1))
+    wr_static = min_rows_k[inv[written_designs]] * static
+    wr_dyn = min_rows_k[:, dyn_idx][inv]
+    if big.size:
+        passes_full = np.ones((len(d), stack.n_layers))
+        passes_full[big] = passes_big
+        wr_static *= passes_full[written_designs]
+        wr_dyn *= passes_full[:, dyn_idx]
+
+    # activations that do not fit in the GLB spill to DRAM: the excess of a layer's input +
+    # output tensors is written out and read back (2 x excess bits); designs with a small GLB only
+    io_bits = lc["input_tensor_bits"] + lc["output_tensor_bits"]
+    glb_bits = d.glb_bytes.astype(float) * 8.0
+    spill_designs = np.flatnonzero(glb_bits < io_bits.max())
+    spill_layer = 2.0 * np.maximum(io_bits - glb_bits[spill_designs, None], 0.0)
+    spill_w = np.zeros_like(arrays_w)
+    spill_w[spill_designs] = _sum_w(spill_layer, stack)
+
+    def row(x: np.ndarray) -> np.ndarray:                # design-independent (1, n_w)
+        return np.asarray(x, dtype=float)[None, :]
+    return {
+        "copies_layer": copies, "bit_steps_layer": bit_steps, "bit_steps": steps_w,
+        "written_designs": written_designs, "write_rows_static_layer": wr_static,
+        "dynamic_layers": dyn_idx, "write_rows_dynamic_layer": wr_dyn,
+        "dram_bits_layer": lc["weights"] * lc["weight_bits"] * static,
+        "io_bits_layer": io_bits, "spill_designs": spill_designs,
+        "spill_bits_layer": spill_layer, "dram_spill_bits": spill_w,
+        "cell_reads": per_w["cell_reads"], "row_activations": per_w["row_activations"],
+        "conversions": per_w["conversions"], "shift_adds": per_w["conversions"],
+        "psum_adds": per_w["psums"] - row(lc["outputs"] @ memb),
+        "input_buffer_read_bits": row(lc["input_vector_bits"] @ memb),
+        "input_buffer_write_bits": row(glb_read),
+        "output_buffer_bits": per_w["psums"] * ACCUMULATOR_BITS,
+        "glb_read_bits": row(glb_read), "glb_write_bits": row(glb_write),
+        "router_bits": row(glb_read + glb_write),
+        "dram_bits": row(lc["weights"] * lc["weight_bits"] @ memb_static) * (not_res & is_sram),
+        "cells_written_static": cells_static_w, "cells_written_dynamic": per_w["cells_dyn"],
+        "cells_written": cells_static_w + per_w["cells_dyn"],
+        "arrays_needed": arrays_w, "weights_resident": resident_w,
+        "cell_utilisation": np.clip(util, 0.0, 1.0),
+        "cell_occupancy": np.minimum(per_w["cells_static"] * copies_w / d.n_cells[:, None], 1.0),
+    }
