@@ -275,8 +275,8 @@ class CimloopModel(CostModel):
 
     name = CONVENTION
     description = "what the paper's CiMLoop evaluator counted (CIMLOOP_MODEL.md)"
-    source_files = ("cimloop.py", "cimloop_area.py", "cimloop_data.py",
-                    "cimloop_components.py", "packing.py")
+    source_files = ("cimloop.py", "cimloop_area.py", "cimloop_counts.py", "cimloop_data.py",
+                    "cimloop_components.py", "packing.py", "packing_rule.py")
     data_files = DATA_FILES
 
     def check_workloads(self, stack: WorkloadStack) -> None:
