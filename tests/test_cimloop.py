@@ -586,3 +586,23 @@ def test_energy_fit_recovers_model_generated_energies(reference_dir):
     err_prior = np.abs(np.log10(ef.predict(ef.initial(), rows) / target[rows]))
     assert err.max() < 0.01
     assert np.median(err) < 0.1 * np.median(err_prior)
+
+
+def test_memo_is_bounded(monkeypatch):
+    """The count memo keeps at most MEMO_MAX_STACKS stacks and restarts a full one."""
+    from problems.hardware import cimloop_counts as ccn
+
+    monkeypatch.setattr(ccn, "MEMO_MAX_STACKS", 2)
+    monkeypatch.setattr(ccn, "MEMO_MAX_ELEMENTS", 10)
+    memo = ccn.CountsMemo()
+    d = _mixed_batch(np.random.default_rng(4), 60)
+    for c in (16, 32, 48):
+        ccn.structure_counts(d, WorkloadStack.of(Workload.from_records("w", [_layer(C=c)])),
+                             memo=memo)
+    assert len(memo._stacks) == 2
+    stack = WorkloadStack.of(Workload.from_records("w", [_layer(C=48)]))
+    got = ccn.structure_counts(d, stack, memo=memo)   # its full memo restarts: still right
+    ref = ccn.structure_counts(d, stack, memo=None)
+    np.testing.assert_allclose(got["busy_s"][got["inverse"]], ref["busy_s"][ref["inverse"]],
+                               rtol=1e-12)
+    assert len(memo._stacks) == 2

@@ -32,6 +32,7 @@ _LAYER_DIMS = ("N", "C", "M", "R", "S", "P", "Q", "G")
 _UP = ("tile_in_chip", "shared_router_group")
 _CODE_BITS = 11                 # distinct values per structure parameter in the memo's codes
 MEMO_MAX_ELEMENTS = 1_000_000   # structures x workloads kept per workload stack (~120 MB)
+MEMO_MAX_STACKS = 4             # workload stacks kept
 
 
 def spatial_factors(pk: Packing, levels: tuple[str, ...] | None = None) -> np.ndarray:
@@ -225,8 +226,12 @@ class CountsMemo:
         return code
 
     def entries(self, key: bytes, n_workloads: int) -> _Entries:
+        """The memo of one workload stack (emptied when full; the oldest stack's memo is
+        dropped beyond MEMO_MAX_STACKS)."""
         e = self._stacks.get(key)
         if e is None or e.n * n_workloads > MEMO_MAX_ELEMENTS:
+            while len(self._stacks) >= MEMO_MAX_STACKS and key not in self._stacks:
+                del self._stacks[next(iter(self._stacks))]
             e = self._stacks[key] = _Entries()
         return e
 
