@@ -38,13 +38,18 @@ from problems.hardware.cimloop_area import (
     sram_write_node_key,
 )
 from problems.hardware.cimloop_counts import structure_counts
-from problems.hardware.cimloop_data import DATA_FILES, load_calibration
+from problems.hardware.cimloop_data import DATA_FILES, average_input_values, load_calibration
 from problems.hardware.design import DesignBatch
 from problems.hardware.model import ActionTable, CostModel
 from problems.hardware.result import CostResult
 from problems.workloads.stack import WorkloadStack
 
 CONVENTION = "cimloop"
+#: also re-exported: the data readers other modules use (e.g. problems.hardware.snr)
+__all__ = ["ACTIONS", "CONVENTION", "CimloopModel", "ENERGY_COMPONENTS", "TRAFFIC_FEATURES",
+           "action_table", "average_input_values", "check_workloads", "energy_coefficients",
+           "evaluate_cimloop", "feature_energies_j", "load_calibration",
+           "raw_action_energies_j"]
 #: energy components, in breakdown order
 ENERGY_COMPONENTS: tuple[str, ...] = (
     "cell_read", "row_drivers", "adc", "cell_write", "weight_drivers", "dram",
