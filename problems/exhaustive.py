@@ -1,6 +1,6 @@
 """The exact optimum of a search space by enumeration, in memory-bounded chunks.
 
-One pass over the space (mixed-radix order, `SearchSpace.index_range`) evaluates every design
+One pass over the space (mixed-radix order, `SearchSpace.iter_blocks`) evaluates every design
 on every workload through `JointIMCProblem.evaluate_batch` (so it scores exactly like the
 optimizers) and keeps, across chunks:
 
@@ -196,10 +196,7 @@ def exhaustive_search(
     bar = tqdm(total=stop - start, unit="design", unit_scale=True, disable=not progress,
                desc=f"exhaustive {space.name}", smoothing=0.1)
     try:
-        for s in range(start, stop, int(chunk)):
-            e = min(stop, s + int(chunk))
-            X = space.index_range(s, e)
-            flat = np.arange(s, e, dtype=np.int64)
+        for flat, X in space.iter_blocks(start, stop, int(chunk)):
             r = problem.evaluate_batch(X)
             feas = r["feasible"]
             n_feasible += int(feas.sum())
@@ -230,7 +227,7 @@ def exhaustive_search(
             better = v < wbest
             wbest[better] = v[better]
             wbest_flat[better] = flat[j[better]]
-            bar.update(e - s)
+            bar.update(flat.size)
     finally:
         bar.close()
     seconds = time.perf_counter() - t0
@@ -238,8 +235,8 @@ def exhaustive_search(
     def designs_of(fl: np.ndarray) -> tuple[np.ndarray, list[dict[str, object]]]:
         if fl.size == 0:
             return np.zeros((0, space.n_var), dtype=np.int64), []
-        X = np.stack(np.unravel_index(fl, tuple(int(c) for c in space.cardinalities)), axis=1)
-        return X.astype(np.int64), space.decode(X).to_records()
+        X = space.indices_of(fl)
+        return X, space.decode(X).to_records()
 
     top_x, top_designs = designs_of(top_flat)
     o = np.lexsort((front_flat, front_F[:, 1], front_F[:, 0])) if front_flat.size else []

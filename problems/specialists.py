@@ -6,10 +6,11 @@ when ``fabrication_cost="product"``; the cost alone for ``"alone"``) over the de
 feasible for w alone (area within budget, usable for w; RRAM: w's weights resident). All are
 found in ONE enumeration pass (`exhaustive_search` tracks them as a by-product).
 
-Cache: ``<repo>/.imcopt-cache/specialists/<key>.json`` (or ``$IMCOPT_CACHE_DIR``), key =
-sha256 of the space's values, the workloads' layer tables, the objective settings that matter
-(area budget, fabrication cost, node cost table), the convention and a fingerprint of the cost
-model's source files (so a changed model never reuses stale optima). Writes are atomic.
+Cache: ``<cache_dir()>/specialists/<key>.json`` (the user cache folder or
+``$IMCOPT_CACHE_DIR``), key = sha256 of the space's values, the workloads' layer tables, the
+objective settings that matter (area budget, fabrication cost, node cost table), the
+convention and a fingerprint of the cost model's source files (so a changed model never reuses
+stale optima). Writes are atomic.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 
 import problems
 from problems.errors import ImcoptError
-from problems.io import atomic_write_json
+from problems.io import OutputError, atomic_write_json, check_writable
 from problems.objectives import ObjectiveConfig
 from problems.problem import as_stack
 from problems.spaces import SearchSpace
@@ -75,11 +77,26 @@ class Specialists:
 
 # -- cache ------------------------------------------------------------------------------------
 def cache_dir() -> Path:
-    """``$IMCOPT_CACHE_DIR`` or ``<repo root>/.imcopt-cache``."""
+    """``$IMCOPT_CACHE_DIR`` if set, else the user cache folder + ``imcopt`` (platformdirs;
+    on Linux ``$XDG_CACHE_HOME/imcopt``, default ``~/.cache/imcopt``). Never inside the
+    installed package or the repository."""
     env = os.environ.get("IMCOPT_CACHE_DIR")
     if env:
         return Path(env)
-    return Path(problems.__file__).resolve().parents[1] / ".imcopt-cache"
+    return platformdirs.user_cache_path("imcopt", appauthor=False)
+
+
+def writable_cache_dir(cache: Path | None = None) -> Path:
+    """``cache`` (default `cache_dir`) if a cache file can be written there; else
+    `OutputError` ``cannot write ...``. Called before any long computation that caches."""
+    d = Path(cache or cache_dir())
+    try:
+        check_writable(d / "specialists" / "probe.json")
+    except OutputError as exc:
+        from_env = cache is None and bool(os.environ.get("IMCOPT_CACHE_DIR"))
+        raise OutputError(f"{exc} (the cache folder{', from IMCOPT_CACHE_DIR' if from_env else ''}"
+                          f"; set IMCOPT_CACHE_DIR to a writable folder)") from None
+    return d
 
 
 def model_fingerprint(convention: str | None = None) -> str:
@@ -147,6 +164,8 @@ def find_specialists(
     from problems.exhaustive import exhaustive_search
 
     stack = as_stack(workloads)
+    if use_cache:
+        writable_cache_dir(cache)  # fail before the enumeration, not after it
     key, path = _cache_file(space, stack, objective, convention, cache)
     if use_cache and path.is_file():
         try:

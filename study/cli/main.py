@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "compare": "study.cli.analyse:compare",
     "plot": "study.cli.analyse:plot",
     "report": "study.cli.analyse:report",
+    "spaces": "study.cli.spaces:spaces",
 }
 
 

@@ -7,18 +7,14 @@ from pathlib import Path
 
 import click
 
-import problems
 from problems.errors import ImcoptError
-
-
-def configs_dir() -> Path:
-    """The repository's configs/ folder."""
-    return Path(problems.__file__).resolve().parents[1] / "configs"
+from problems.package_data import data_file
 
 
 def quickstart_config() -> Path:
-    """configs/quickstart.yaml."""
-    return configs_dir() / "quickstart.yaml"
+    """The built-in quickstart study (package data ``study/data/quickstart.yaml``, which
+    ``configs/quickstart.yaml`` links to); its output is ``results/quickstart`` under the cwd."""
+    return data_file("study", "data", "quickstart.yaml")
 
 
 @click.command()
@@ -34,7 +30,7 @@ def quickstart_config() -> Path:
 @click.option("--no-plots", is_flag=True, help="Skip the figures (tables and report only).")
 def run(config: Path | None, out: Path | None, jobs: int | None, dask: str | None,
         no_progress: bool, no_plots: bool) -> None:
-    """Run the study in CONFIG (YAML; default: configs/quickstart.yaml).
+    """Run the study in CONFIG (YAML; default: the built-in quickstart study).
 
     Re-running with the same output directory resumes: finished runs and cached optima are
     skipped. With --dask, every worker needs the same imcopt version installed.
