@@ -7,7 +7,8 @@ Target: paper-ga (or the documented tuned-ga) within 5 % of the optimum in >= 80
 better than ga and random-search.
 
 The exact optimum comes from `problems.exhaustive.exhaustive_search` (split over ``--jobs``
-processes) and is cached in ``<cache_dir()>/optimum/`` (``$IMCOPT_CACHE_DIR`` or the user cache folder).
+processes) and is cached in ``<cache_dir()>/optimum/`` (``$IMCOPT_CACHE_DIR`` or the user
+cache folder).
 
     python benchmarks/bench_optimizers.py [--convention physical] [--seeds 20] [--budget 2800]
         [--jobs 2] [--algorithms paper-ga,ga,...] [--optimum VALUE] [--out results/...json]

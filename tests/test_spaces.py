@@ -158,3 +158,23 @@ def test_load_unknown_name_lists_builtins() -> None:
         SearchSpace.load("no-such-space")
     with pytest.raises(ImcoptError, match="does not exist"):
         SearchSpace.load("/nonexistent/dir/space.yaml")
+
+
+def test_iter_blocks_walks_the_enumeration_in_order() -> None:
+    s = SearchSpace.load("sram-paper-4")
+    start, stop = 1_000, 1_000 + 2 * 777 + 5
+    blocks = list(s.iter_blocks(start, stop, 777))
+    assert [f.size for f, _ in blocks] == [777, 777, 5]
+    flat = np.concatenate([f for f, _ in blocks])
+    np.testing.assert_array_equal(flat, np.arange(start, stop))
+    X = np.concatenate([x for _, x in blocks])
+    np.testing.assert_array_equal(X, s.index_range(start, stop))
+    np.testing.assert_array_equal(s.flat_index(X), flat)
+    np.testing.assert_array_equal(s.indices_of(flat[::-7]), X[::-7])
+    assert list(s.iter_blocks(5, 5, 10)) == []
+    with pytest.raises(ImcoptError, match="block size"):
+        next(s.iter_blocks(0, 10, 0))
+    with pytest.raises(ImcoptError, match="outside"):
+        next(s.iter_blocks(0, s.size + 1, 10))
+    with pytest.raises(ImcoptError, match="flat index"):
+        s.indices_of(np.array([s.size]))
