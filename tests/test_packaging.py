@@ -67,9 +67,12 @@ def test_data_is_found_from_any_working_directory(tmp_path: Path, monkeypatch) -
     assert SearchSpace.load("rram-paper").size == 12_096_000
 
 
-@pytest.mark.parametrize("config", sorted((ROOT / "configs" / "paper").glob("*.yaml")),
-                         ids=lambda p: p.stem)
-def test_paper_studies_find_their_spaces_by_name(config: Path, tmp_path: Path,
+STUDIES = sorted(p for p in (ROOT / "configs").glob("**/*.yaml")
+                 if "spaces" not in p.relative_to(ROOT / "configs").parts)
+
+
+@pytest.mark.parametrize("config", STUDIES, ids=lambda p: p.stem)
+def test_studies_find_their_spaces_by_name(config: Path, tmp_path: Path,
                                                  monkeypatch) -> None:
     from problems.io import read_yaml
     from study.config import parse_study
@@ -138,24 +141,26 @@ def test_unwritable_cache_fails_before_the_enumeration(tmp_path: Path, monkeypat
 
     monkeypatch.setattr(exh, "exhaustive_search", boom)
     space = SearchSpace.load(_tiny_space(tmp_path))
-    with pytest.raises(ImcoptError, match=r"cannot write cache directory .*IMCOPT_CACHE_DIR"):
+    with pytest.raises(ImcoptError, match=r"^cannot write .*cache folder, from IMCOPT_CACHE_DIR"):
         find_specialists(space, load_workloads("alexnet"), ObjectiveConfig())
 
 
 def test_unwritable_cache_cli_error_exit_2(tmp_path: Path, monkeypatch, capsys) -> None:
-    import problems.exhaustive as exh
+    # the normalized objective needs the specialists cache: one Error line, exit 2, no output
     from study.cli.main import main
 
     blocker = tmp_path / "file"
     blocker.write_text("x")
     monkeypatch.setenv("IMCOPT_CACHE_DIR", str(blocker / "cache"))
-    monkeypatch.setattr(exh, "exhaustive_search", lambda *a, **k: pytest.fail("enumerated"))
+    out = tmp_path / "best.json"
     with pytest.raises(SystemExit) as exc:
-        main(["exhaustive", "--space", str(_tiny_space(tmp_path)), "--workloads", "alexnet",
-              "--no-progress"])
+        main(["exhaustive", "--space", str(_tiny_space(tmp_path)), "--workloads",
+              "alexnet,resnet18", "--aggregate", "normalized", "--no-progress",
+              "--json", str(out)])
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("Error: cannot write cache directory")
+    assert err[-1].startswith("Error: cannot write ") and "IMCOPT_CACHE_DIR" in err[-1]
+    assert not out.exists()
 
 
 def test_writable_cache_is_used(tmp_path: Path, monkeypatch) -> None:
