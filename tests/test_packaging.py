@@ -67,21 +67,33 @@ def test_data_is_found_from_any_working_directory(tmp_path: Path, monkeypatch) -
     assert SearchSpace.load("rram-paper").size == 12_096_000
 
 
-STUDIES = sorted(p for p in (ROOT / "configs").glob("**/*.yaml")
+CONFIGS = sorted(p for p in (ROOT / "configs").glob("**/*.yaml")
                  if "spaces" not in p.relative_to(ROOT / "configs").parts)
 
 
-@pytest.mark.parametrize("config", STUDIES, ids=lambda p: p.stem)
-def test_studies_find_their_spaces_by_name(config: Path, tmp_path: Path,
-                                                 monkeypatch) -> None:
+def _space_refs(node: object) -> list[str]:
+    """Every value of a ``space`` key anywhere in a parsed YAML document."""
+    if isinstance(node, dict):
+        own = [node["space"]] if isinstance(node.get("space"), str) else []
+        return own + [r for v in node.values() for r in _space_refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _space_refs(v)]
+    return []
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_configs_find_their_spaces_by_name(config: Path, tmp_path: Path, monkeypatch) -> None:
     from problems.io import read_yaml
     from study.config import parse_study
 
+    data = read_yaml(config, "config")
     monkeypatch.chdir(tmp_path)  # names resolve through the package, not the cwd
-    cfg = parse_study(read_yaml(config, "study"), str(config), check_output=False)
-    assert cfg.scenarios
-    for sc in cfg.scenarios:
-        assert sc.space in list_spaces()
+    refs = _space_refs(data)
+    assert refs, f"{config} names no space"
+    assert [r for r in refs if r not in list_spaces()] == []
+    if "scenarios" in data:  # a study: it must also validate as one
+        cfg = parse_study(data, str(config), check_output=False)
+        assert [sc.space for sc in cfg.scenarios] == refs
 
 
 def test_missing_data_is_an_error_naming_the_file(tmp_path: Path, monkeypatch) -> None:
