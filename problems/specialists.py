@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-import problems
 from problems.errors import ImcoptError
 from problems.io import OutputError, atomic_write_json, check_writable
 from problems.objectives import ObjectiveConfig
