@@ -47,10 +47,11 @@ def list_cmd(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"spaces": items, "folder": str(spaces_dir())}, indent=2))
         return
-    click.echo(f"{'space':14} {'designs':>14} {'n_var':>5}  description")
+    w = max(len(str(s["name"])) for s in items)
+    click.echo(f"{'space':{w}} {'designs':>14} {'n_var':>5}  description")
     for s in items:
-        click.echo(f"{s['name']:14} {s['size']:>14,} {s['n_var']:>5}  "
-                   f"{_first_sentence(str(s['description']))}")
+        click.echo(f"{s['name']:{w}} {s['size']:>14,} {s['n_var']:>5}  "
+                   f"{_first_sentence(str(s['description']), 90 - w)}")
     click.echo(f"(files in {spaces_dir()}; `imcopt spaces show NAME` for the values)")
 
 
