@@ -20,13 +20,17 @@ def _resource(package: str, parts: tuple[str, ...]) -> Path:
     return Path(str(res))
 
 
+def checked_file(path: Path, label: str) -> Path:
+    """``path`` if it is a file; else ImcoptError naming ``label`` (a broken install)."""
+    if not Path(str(path)).is_file():
+        raise ImcoptError(f"package data file {label} is missing (looked at {path}); "
+                          f"the imcopt install is incomplete, reinstall it")
+    return Path(str(path))
+
+
 def data_file(package: str, *parts: str) -> Path:
     """Path of the package data file ``package/parts...``; ImcoptError if it is missing."""
-    path = _resource(package, parts)
-    if not path.is_file():
-        raise ImcoptError(f"package data file {package}/{'/'.join(parts)} is missing "
-                          f"(looked at {path}); the imcopt install is incomplete, reinstall it")
-    return path
+    return checked_file(_resource(package, parts), f"{package}/{'/'.join(parts)}")
 
 
 def data_dir(package: str, *parts: str) -> Path:

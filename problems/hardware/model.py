@@ -17,12 +17,14 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from importlib import resources
 from importlib.abc import Traversable
+from pathlib import Path
 
 import numpy as np
 
 from problems.errors import ImcoptError
 from problems.hardware.design import DesignBatch
 from problems.hardware.result import CostResult
+from problems.package_data import checked_file
 from problems.workloads.stack import WorkloadStack
 
 #: files every convention depends on (relative to problems/hardware)
@@ -34,13 +36,9 @@ def hardware_root() -> Traversable:
     return resources.files("problems.hardware")
 
 
-def data_file(name: str) -> Traversable:
+def data_file(name: str) -> Path:
     """A cost-model data file shipped in ``problems/hardware/data``; missing -> ImcoptError."""
-    f = hardware_root() / "data" / name
-    if not f.is_file():
-        raise ImcoptError(f"cost-model data file problems/hardware/data/{name} is missing "
-                          f"(broken installation: it must ship as package data)")
-    return f
+    return checked_file(hardware_root() / "data" / name, f"problems/hardware/data/{name}")
 
 
 @dataclass(frozen=True, eq=False)
