@@ -20,10 +20,13 @@ Mapping and accounting decisions (the differences to the ``cimloop`` convention,
   of the row tiles are accumulated in the tile output buffer. Inputs are read once per row tile
   from the tile input buffer; the GLB holds activations (input and output tensors, once each);
   every GLB bit crosses one router.
-- Residency: a workload's weights are resident when all its static layers' crossbars fit on the
-  chip at once. Spare macros then hold ``floor(n_macros / arrays_needed)`` copies of every static
-  layer (capped by its output positions) to process output positions in parallel.
-  Resident weights (RRAM, or SRAM) are written once and amortised: no per-inference cost.
+- Mapping (placement, grouped-conv packing, residency, replication): `mapping.py`; deployment
+  settings (residency policy, switches, pipelining, batch): `deployment.py`. Defaults: a
+  workload's weights are resident when all its static layers' crossbars fit on the chip (each
+  workload checked alone). Spare macros then hold ``floor(n_macros / arrays_needed)`` copies of
+  every static layer (capped by its output positions) to process output positions in parallel.
+  Resident weights (RRAM, or SRAM) are written once and amortised: no per-inference cost
+  (``per-workload`` residency instead pays a rewrite per switch, / requests between switches).
 - Not resident: every static layer is (re)written each inference, without replication, in
   ceil(arrays / n_macros) passes when a single layer exceeds the chip. RRAM pays write-verify
   programming (energy and time); SRAM streams weights from LPDDR4 (8 pJ/bit, 12.8 GB/s) and
@@ -37,9 +40,11 @@ Mapping and accounting decisions (the differences to the ``cimloop`` convention,
   spills to LPDDR4 (written and read back: 2 x excess bits, energy and bandwidth).
 - Latency of a layer = weight load + compute + the part of the GLB/router (and spill DRAM)
   transfer time that exceeds compute (activation traffic is otherwise overlapped).
-  Latency of a workload = sum over its layers (layers run one after another, batch 1).
+  Latency of a workload = sum over its layers (``sequential``, default) or the pipelined time
+  per inference (``pipelined``, `_pipelined`); run-time weight loads count once per batch.
 - Not modelled: leakage (NeuroSim SRAM cell leakage ~9 pW/cell is negligible at these
-  latencies), activation functions / pooling, control, off-chip activation I/O, RRAM endurance.
+  latencies), activation functions / pooling, control, off-chip activation I/O; RRAM endurance is
+  reported (`deployment.lifetime_inferences`), not a cost.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ import numpy as np
 
 from problems.errors import ImcoptError
 from problems.hardware import components as comp
+from problems.hardware.deployment import Deployment
 from problems.hardware.design import DesignBatch
 from problems.hardware.model import ActionTable, CostModel
 from problems.hardware.physical_counts import ACCUMULATOR_BITS, _sum_w, workload_counts
@@ -148,7 +154,8 @@ def area_breakdown_mm2(designs: DesignBatch) -> dict[str, np.ndarray]:
 
 
 def evaluate_physical(designs: DesignBatch, stack: WorkloadStack,
-                      breakdown: bool = False) -> CostResult:
+                      breakdown: bool = False,
+                      deployment: Deployment | None = None) -> CostResult:
     """Energy, latency, area of every design on every workload under the physical convention
     (checked by `check_inputs`, then `_evaluate_unchecked`).
 
@@ -157,21 +164,21 @@ def evaluate_physical(designs: DesignBatch, stack: WorkloadStack,
     blocks, not over designs).
     """
     check_inputs(designs, stack)
-    return _evaluate_unchecked(designs, stack, breakdown)
+    return _evaluate_unchecked(designs, stack, breakdown, deployment or Deployment())
 
 
 def _evaluate_unchecked(designs: DesignBatch, stack: WorkloadStack,
-                        breakdown: bool) -> CostResult:
+                        breakdown: bool, dep: Deployment) -> CostResult:
     block = max(1, BLOCK_ELEMENTS // stack.n_layers)
     costs = action_costs(designs)
     area = area_breakdown_mm2(designs)
     if len(designs) <= block:
-        return _evaluate_block(designs, stack, breakdown, costs, area)
+        return _evaluate_block(designs, stack, breakdown, costs, area, dep)
 
     def sub(x: dict[str, np.ndarray], sl: slice) -> dict[str, np.ndarray]:
         return {k: v[sl] for k, v in x.items()}
-    parts = [_evaluate_block(designs.take(sl), stack, breakdown, sub(costs, sl), sub(area, sl))
-             for sl in (slice(i, i + block) for i in range(0, len(designs), block))]
+    parts = [_evaluate_block(designs.take(sl), stack, breakdown, sub(costs, sl), sub(area, sl),
+                             dep) for sl in (slice(i, i + block) for i in range(0, len(designs), block))]
     return CostResult.concat(parts)
 
 
@@ -207,9 +214,10 @@ def action_table(counts: dict[str, np.ndarray], costs: dict[str, np.ndarray]) ->
 
 
 def _evaluate_block(designs: DesignBatch, stack: WorkloadStack, breakdown: bool,
-                    c: dict[str, np.ndarray], area: dict[str, np.ndarray]) -> CostResult:
+                    c: dict[str, np.ndarray], area: dict[str, np.ndarray],
+                    dep: Deployment) -> CostResult:
     """`evaluate_physical` on one block of designs, given its action costs and area."""
-    n = workload_counts(designs, stack)
+    n = workload_counts(designs, stack, dep)
     memb = stack.membership
 
     def col(x: np.ndarray) -> np.ndarray:
@@ -220,21 +228,29 @@ def _evaluate_block(designs: DesignBatch, stack: WorkloadStack, breakdown: bool,
     io = np.outer(c["io_bit_s"], n["io_bits_layer"])
     sp = n["spill_designs"]
     io[sp] += n["spill_bits_layer"] * col(c["dram_bit_s"][sp])
-    busy_w = _sum_w(np.maximum(n["bit_steps_layer"] * col(c["bit_step_s"]), io), stack)
+    busy_layer = np.maximum(n["bit_steps_layer"] * col(c["bit_step_s"]), io)
+    busy_w = _sum_w(busy_layer, stack)
     # weight load of a written layer: row-by-row array writes, pipelined with the DRAM stream
-    # (SRAM static layers only); not overlapped with compute
+    # (SRAM static layers only); not overlapped with compute; once per batch
     load_w = np.zeros_like(compute_w)
     wd = n["written_designs"]
     if wd.size:
         load = n["write_rows_static_layer"] * col(c["row_write_s"][wd])
         dram_s = np.where(designs.is_sram[wd], c["dram_bit_s"][wd], 0.0)
         load = np.maximum(load, np.outer(dram_s, n["dram_bits_layer"]))
-        load_w[wd] = _sum_w(load, stack) * ~n["weights_resident"][wd]
+        load_w[wd] = _sum_w(load, stack) * ~n["weights_resident"][wd] / dep.batch
     dyn = n["dynamic_layers"]
+    dyn_load = None
     if dyn.size:
-        load = n["write_rows_dynamic_layer"] * col(c["row_write_s"])
-        load_w += load @ memb[dyn]
+        dyn_load = n["write_rows_dynamic_layer"] * col(c["row_write_s"])
+        load_w += dyn_load @ memb[dyn]
     stall_w = np.maximum(busy_w - compute_w, 0.0)        # clamp summation round-off
+    if dep.execution == "pipelined":
+        compute_w, stall_w, load_w = _pipelined(n, stack, dep, busy_layer, io, dyn_load,
+                                                compute_w, stall_w, load_w)
+    if dep.residency == "per-workload":                  # switch time, amortised per request
+        load_w = load_w + np.maximum(n["switch_rows"] * col(c["row_write_s"]),
+                                     n["switch_dram_bits"] * col(c["dram_bit_s"]))
     latency = {"compute": compute_w, "io_stall": stall_w, "weight_load": load_w}
 
     energy_j = sum(energy.values())
@@ -250,6 +266,40 @@ def _evaluate_block(designs: DesignBatch, stack: WorkloadStack, breakdown: bool,
         area_breakdown_mm2=area if breakdown else None,
         latency_breakdown_s=latency if breakdown else None,
     )
+
+
+def _pipelined(n: dict[str, np.ndarray], stack: WorkloadStack,
+               dep: Deployment, busy_layer: np.ndarray, io: np.ndarray,
+               dyn_load: np.ndarray | None, compute_w: np.ndarray, stall_w: np.ndarray,
+               load_w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Time per inference when the layers of resident workloads form a pipeline (ISAAC,
+    Shafiee et al., ISCA 2016: crossbars dedicated to each layer, buffers between stages).
+
+    Stage l = its busy time (compute, or activation transfer if longer) + its dynamic-operand
+    writes. ``batch`` requests in flight: (fill + (batch - 1) x period) / batch, fill = sum of
+    the stages (the sequential time, so batch 1 equals sequential), period = max(slowest
+    stage, sum of the transfer times: the GLB and routers serve every stage). Returns the
+    (compute, io_stall, weight_load) split of that time; not-resident workloads keep the
+    sequential values. Stages are not balanced by extra replicas of slow layers (ISAAC does
+    that): every layer has the workload's uniform copy count, so the period is conservative.
+    """
+    stage = busy_layer
+    if dyn_load is not None:
+        stage = stage.copy()
+        stage[:, n["dynamic_layers"]] += dyn_load
+    slowest = np.maximum.reduceat(stage, stack.offsets[:-1], axis=1)
+    period = np.maximum(slowest, _sum_w(io, stack))
+    b = float(dep.batch)
+    fill_w = compute_w + stall_w + load_w                # the sequential time = sum of stages
+    total = (fill_w + (b - 1.0) * period) / b
+    res = n["weights_resident"]
+    # split: compute share of the slowest stage's compute, the rest stall / operand writes
+    frac_c = np.divide(compute_w, fill_w, out=np.zeros_like(fill_w), where=fill_w > 0)
+    frac_l = np.divide(load_w, fill_w, out=np.zeros_like(fill_w), where=fill_w > 0)
+    comp_p, load_p = total * frac_c, total * frac_l
+    stall_p = np.maximum(total - comp_p - load_p, 0.0)
+    return (np.where(res, comp_p, compute_w), np.where(res, stall_p, stall_w),
+            np.where(res, load_p, load_w))
 
 
 def macro_figures(designs: DesignBatch, input_bits: int = 8,
@@ -290,12 +340,21 @@ def macro_figures(designs: DesignBatch, input_bits: int = 8,
 
 
 class PhysicalModel(CostModel):
-    """The ``physical`` convention as a registered `CostModel`."""
+    """The ``physical`` convention as a registered `CostModel`, under one `Deployment`
+    (the registered instance: the defaults; `with_deployment` for another)."""
 
     name = CONVENTION
     description = "what the hardware must do (default for new studies)"
-    source_files = ("physical.py", "physical_counts.py", "components.py", "technology.py")
+    source_files = ("physical.py", "physical_counts.py", "mapping.py", "deployment.py",
+                    "components.py", "technology.py")
     data_files = ()
+
+    def __init__(self, deployment: Deployment | None = None) -> None:
+        self.deployment = deployment or Deployment()
+
+    def with_deployment(self, deployment: Deployment | None) -> PhysicalModel:
+        """This convention under other deployment settings."""
+        return PhysicalModel(deployment)
 
     def check_designs(self, designs: DesignBatch) -> None:
         check_node(designs.technology_nm)
@@ -311,4 +370,4 @@ class PhysicalModel(CostModel):
 
     def _evaluate(self, designs: DesignBatch, stack: WorkloadStack,
                   breakdown: bool) -> CostResult:
-        return _evaluate_unchecked(designs, stack, breakdown)
+        return _evaluate_unchecked(designs, stack, breakdown, self.deployment)

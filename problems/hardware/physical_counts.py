@@ -1,13 +1,16 @@
-"""What the workload asks of each design under the ``physical`` convention: the
-weight-stationary mapping of every layer onto the crossbars and the resulting action counts
-(conversions, row activations, buffer bits...). Mapping decisions: `problems.hardware.physical`.
+"""What the workload asks of each design under the ``physical`` convention: the action counts
+(conversions, row activations, buffer bits...) of the weight-stationary mapping
+(`problems.hardware.mapping`) under the deployment settings (`problems.hardware.deployment`).
+Accounting decisions: `problems.hardware.physical`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from problems.hardware.deployment import Deployment
 from problems.hardware.design import DesignBatch
+from problems.hardware.mapping import Mapping, map_workloads
 from problems.workloads.stack import WorkloadStack
 
 ACCUMULATOR_BITS = 24       # partial-sum word in the output buffer (8b x 8b x up to 256 terms)
@@ -41,23 +44,17 @@ def _sum_w(per_layer: np.ndarray, stack: WorkloadStack) -> np.ndarray:
     return np.add.reduceat(per_layer, stack.offsets[:-1], axis=-1)
 
 
-def _mapping_keys(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
-    """Unique (xbar_rows, xbar_cols, bits_per_cell) combinations and each design's index."""
-    d = designs
-    key = (d.xbar_rows * 8193 + d.xbar_cols) * 9 + d.bits_per_cell
-    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
-    return first, inv.reshape(-1)
-
-
-def workload_counts(designs: DesignBatch, stack: WorkloadStack) -> dict[str, np.ndarray]:
-    """What the workload asks of each design: mapping and action counts.
+def workload_counts(designs: DesignBatch, stack: WorkloadStack,
+                    deployment: Deployment | None = None,
+                    mapping: Mapping | None = None) -> dict[str, np.ndarray]:
+    """What the workload asks of each design under its mapping (`map_workloads`): action counts.
 
     Per-workload counts have shape (n_designs, n_workloads); per-layer ones carry the suffix
     ``_layer`` and have shape (n_designs, n_layers), or (n_layers,) when design-independent.
     The tiling depends only on (xbar_rows, xbar_cols, bits_per_cell), so it is tabulated once
     per unique combination and gathered. Keys: copies_layer, bit_steps_layer, bit_steps,
-    spill_designs (designs whose GLB is smaller than some layer's input + output tensors) and
-    spill_bits_layer (their DRAM activation traffic), dram_spill_bits (n_d, n_w),
+    spill_designs (designs whose GLB is smaller than some layer's input + output tensors, x the
+    batch) and spill_bits_layer (their DRAM activation traffic), dram_spill_bits (n_d, n_w),
     written_designs (designs with a non-resident workload) and write_rows_static_layer (their
     sequential row writes per macro, static layers), dynamic_layers and
     write_rows_dynamic_layer (n_d, n_dynamic), dram_bits_layer, io_bits_layer, cell_reads,
@@ -66,52 +63,44 @@ def workload_counts(designs: DesignBatch, stack: WorkloadStack) -> dict[str, np.
     dram_bits, cells_written_static, cells_written_dynamic, cells_written, arrays_needed,
     weights_resident, cell_utilisation (MAC utilisation: useful cell-steps / (cells on chip x
     bit steps), the value reported as ``CostResult.utilisation``), cell_occupancy (cells holding
-    static weights, replicas included, / cells on chip; 1 when not resident).
+    static weights, replicas included, / cells on chip; 1 when not resident), cells_allocated
+    (crossbar cells of one copy of the static layers, wasted cells of packed groups included),
+    switch_rows (per-workload residency: row writes per macro of one switch, (n_d, n_w)).
+    Weight writes of not-resident static layers count once per ``deployment.batch``;
+    ``per-workload`` switches add their writes / ``requests_between_switches``.
     """
+    dep = deployment or Deployment()
     lc = _layer_constants(stack)
     memb = stack.membership                              # (n_layers, n_workloads)
     static, dynamic = lc["static"], lc["dynamic"]
     memb_static = memb * static[:, None]
     memb_dyn = memb * dynamic[:, None]
     d = designs
-    # ---- per mapping key k: tiling of every layer, (n_keys, n_layers) -------------------------
-    first, inv = _mapping_keys(d)
-    xr_k = d.xbar_rows[first].astype(float)[:, None]
-    xc_k = d.xbar_cols[first].astype(float)[:, None]
-    slices_k = np.ceil(lc["weight_bits"] / d.bits_per_cell[first].astype(float)[:, None])
-    cols_k = lc["M"] * slices_k                          # columns of one group's matrix
-    rt_k = np.ceil(lc["rows"] / xr_k)                    # row tiles
-    ct_k = np.ceil(cols_k / xc_k)                        # column tiles
-    arrays_k = rt_k * ct_k * lc["G"]                     # crossbars of one copy of the layer
+    mp = mapping if mapping is not None else map_workloads(d, stack, dep)
+    t, inv = mp.tiling, mp.key
+    # ---- per mapping key k: counts of every layer, (n_keys, n_layers) -------------------------
+    slices_k, cols_k, rt_k, ct_k = t.slices, t.cols, t.row_tiles, t.col_tiles
     conv_k = rt_k * cols_k * lc["G"] * lc["positions"] * lc["input_bits"]
     tables = {
-        "arrays_w": arrays_k @ memb_static,
-        "cell_reads": (lc["macs"] * lc["input_bits"] * slices_k) @ memb,
+        "cell_reads": (lc["macs"] * lc["input_bits"] * slices_k * t.read_factor) @ memb,
         "conversions": conv_k @ memb,
         "row_activations": (ct_k * lc["input_vector_bits"]) @ memb,
         "psums": (rt_k * lc["outputs"]) @ memb,
         "cells_static": (lc["weights"] * slices_k) @ memb_static,
         "cells_dyn": (lc["weights"] * slices_k) @ memb_dyn,
+        "cells_allocated": t.cells_allocated @ memb_static,
         "useful_cell_steps": (lc["rows"] * cols_k * lc["G"] * lc["positions"]
                               * lc["input_bits"]) @ memb,
     }
     per_w = {k: v[inv] for k, v in tables.items()}       # (n_d, n_w)
 
     # ---- per design: residency, replication, passes, bit-serial steps ----------------------
-    nm = d.n_macros.astype(float)[:, None]
-    arrays_w = per_w["arrays_w"]
-    resident_w = arrays_w <= nm
-    copies_w = np.where(resident_w, np.floor(nm / np.maximum(arrays_w, 1.0)), 1.0)
-    # copies of each static layer process output positions in parallel; dynamic layers have one
-    copies = np.take(copies_w, stack.workload_index, axis=1)
+    arrays_w, resident_w, copies_w, copies = mp.arrays_w, mp.resident_w, mp.copies_w, \
+        mp.copies_layer
     dyn_idx = np.flatnonzero(dynamic > 0)
-    copies[:, dyn_idx] = 1.0
     q = np.ceil(lc["positions"] / copies)                # sequential MVMs per copy
     bit_steps = q * lc["input_bits"]
-    # a layer larger than the whole chip runs in ceil(arrays / n_macros) passes (rare: done on
-    # the affected designs only)
-    big = np.flatnonzero(arrays_k.max(axis=1)[inv] > nm[:, 0])
-    passes_big = np.ceil(arrays_k[inv[big]] / nm[big])
+    big, passes_big = mp.big, mp.passes_big
     bit_steps[big] *= passes_big
     not_res = ~resident_w
     is_sram = d.is_sram[:, None]
@@ -124,7 +113,7 @@ def workload_counts(designs: DesignBatch, stack: WorkloadStack) -> dict[str, np.
     util = per_w["useful_cell_steps"] / np.maximum(steps_w, 1.0) / d.n_cells[:, None]
     # sequential row writes per macro of the layers written at run time: static layers of
     # non-resident workloads (only on the designs that have one) and dynamic layers (all)
-    min_rows_k = np.minimum(lc["rows"], xr_k)
+    min_rows_k = t.rows_per_array
     written_designs = np.flatnonzero(not_res.any(axis=1))
     wr_static = min_rows_k[inv[written_designs]] * static
     wr_dyn = min_rows_k[:, dyn_idx][inv]
@@ -137,14 +126,34 @@ def workload_counts(designs: DesignBatch, stack: WorkloadStack) -> dict[str, np.
     # activations that do not fit in the GLB spill to DRAM: the excess of a layer's input +
     # output tensors is written out and read back (2 x excess bits); designs with a small GLB only
     io_bits = lc["input_tensor_bits"] + lc["output_tensor_bits"]
+    batch_io = io_bits * dep.batch if dep.batch > 1 else io_bits
     glb_bits = d.glb_bytes.astype(float) * 8.0
-    spill_designs = np.flatnonzero(glb_bits < io_bits.max())
-    spill_layer = 2.0 * np.maximum(io_bits - glb_bits[spill_designs, None], 0.0)
+    spill_designs = np.flatnonzero(glb_bits < batch_io.max())
+    spill_layer = 2.0 * np.maximum(batch_io - glb_bits[spill_designs, None], 0.0)
+    if dep.batch > 1:
+        spill_layer /= dep.batch                         # per inference
     spill_w = np.zeros_like(arrays_w)
     spill_w[spill_designs] = _sum_w(spill_layer, stack)
 
     def row(x: np.ndarray) -> np.ndarray:                # design-independent (1, n_w)
         return np.asarray(x, dtype=float)[None, :]
+    weight_bits_w = row(lc["weights"] * lc["weight_bits"] @ memb_static)
+    dram_w = weight_bits_w * (not_res & is_sram)
+    if dep.batch > 1:                                    # run-time weight loads per batch
+        cells_static_w = cells_static_w / dep.batch
+        dram_w = dram_w / dep.batch
+    # per-workload residency: each switch to a resident workload rewrites all its copies
+    # (layer after layer, every macro one row at a time), amortised over the requests
+    switch_rows = np.zeros_like(arrays_w)
+    switch_dram = np.zeros_like(arrays_w)
+    cells_switch = np.zeros_like(arrays_w)
+    if dep.residency == "per-workload" and stack.n_workloads > 1:
+        per_req = 1.0 / dep.requests_per_switch(stack.names)[None, :]
+        sw = resident_w * per_req
+        cells_switch = per_w["cells_static"] * copies_w * sw
+        switch_dram = weight_bits_w * sw              # new weights come from LPDDR4
+        switch_rows = (min_rows_k * static) @ memb_static
+        switch_rows = switch_rows[inv] * sw
     return {
         "copies_layer": copies, "bit_steps_layer": bit_steps, "bit_steps": steps_w,
         "written_designs": written_designs, "write_rows_static_layer": wr_static,
@@ -160,9 +169,12 @@ def workload_counts(designs: DesignBatch, stack: WorkloadStack) -> dict[str, np.
         "output_buffer_bits": per_w["psums"] * ACCUMULATOR_BITS,
         "glb_read_bits": row(glb_read), "glb_write_bits": row(glb_write),
         "router_bits": row(glb_read + glb_write),
-        "dram_bits": row(lc["weights"] * lc["weight_bits"] @ memb_static) * (not_res & is_sram),
+        "dram_bits": dram_w + switch_dram if switch_dram.any() else dram_w,
         "cells_written_static": cells_static_w, "cells_written_dynamic": per_w["cells_dyn"],
-        "cells_written": cells_static_w + per_w["cells_dyn"],
+        "cells_written": cells_static_w + per_w["cells_dyn"] + cells_switch
+        if cells_switch.any() else cells_static_w + per_w["cells_dyn"],
+        "cells_written_switch": cells_switch, "switch_rows": switch_rows,
+        "switch_dram_bits": switch_dram, "cells_allocated": per_w["cells_allocated"],
         "arrays_needed": arrays_w, "weights_resident": resident_w,
         "cell_utilisation": np.clip(util, 0.0, 1.0),
         "cell_occupancy": np.minimum(per_w["cells_static"] * copies_w / d.n_cells[:, None], 1.0),
