@@ -68,9 +68,17 @@ class ObjectiveConfig:
     snr_objective: bool = False
     snr_adc_range: str = "full-range"
     snr_aggregate: str = "worst-layer"
+    #: deployment settings of the physical convention (problems/hardware/deployment.py:
+    #: residency, requests_between_switches, execution, batch, packing); None = the defaults
+    deployment: Mapping[str, object] | None = None
 
     def __post_init__(self) -> None:
         _check_snr_fields(self)
+        if self.deployment is not None:
+            from problems.hardware.deployment import Deployment
+
+            object.__setattr__(self, "deployment",
+                               Deployment.from_dict(self.deployment).to_dict())
         if self.kind not in KINDS:
             raise ImcoptError(f"objective kind {self.kind!r}; allowed: {list(KINDS)}")
         if self.aggregate not in AGGREGATES:
@@ -126,6 +134,8 @@ class ObjectiveConfig:
         d["node_cost_factor"] = {str(k): v for k, v in self.node_cost_factor.items()}
         if isinstance(self.min_snr_db, Mapping):
             d["min_snr_db"] = dict(self.min_snr_db)
+        if self.deployment is None:
+            del d["deployment"]                # keeps earlier cache keys valid
         return d
 
     @classmethod

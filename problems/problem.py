@@ -70,6 +70,20 @@ EVAL_CHUNK = 20_000
 SNR_CAP_DB = 100.0
 
 
+def _with_deployment(model: object, deployment: dict) -> object:
+    """The cost model under the scenario's deployment settings (physical convention only)."""
+    from problems.hardware.deployment import Deployment
+
+    dep = Deployment.from_dict(deployment)
+    if hasattr(model, "with_deployment"):
+        return model.with_deployment(dep)
+    if not dep.is_default:
+        raise ImcoptError(f"deployment settings {dep.to_dict()} need the physical convention "
+                          f"(the {getattr(model, 'name', model)!r} convention keeps CiMLoop's "
+                          f"mapping)")
+    return model
+
+
 def as_stack(workloads: WorkloadStack | Sequence[Workload] | Workload) -> WorkloadStack:
     """A `WorkloadStack` from a stack, a workload or a sequence of workloads."""
     if isinstance(workloads, WorkloadStack):
@@ -95,6 +109,9 @@ class JointIMCProblem(Problem):
         if not isinstance(objective, ObjectiveConfig):
             raise ImcoptError("objective must be an ObjectiveConfig")
         model = get_cost_model(convention)          # ImcoptError for an unknown name
+        if objective.deployment is not None:
+            model = _with_deployment(model, objective.deployment)
+        self.model = model
         self.space = space
         self.stack = as_stack(workloads)
         model.check_workloads(self.stack)          # once, not per evaluated batch
@@ -215,7 +232,8 @@ class JointIMCProblem(Problem):
         the batch is bisected and the designs it rejects alone become invalid (E = L = inf,
         A = nan): infeasible, never optimal. They are counted in ``n_model_errors``."""
         try:
-            r = evaluate(designs, self.stack, self.convention)
+            r = (evaluate(designs, self.stack, self.convention) if self.objective.deployment is None
+                 else self.model.evaluate(designs, self.stack))
         except ImcoptError as exc:
             n, n_w = Xi.shape[0], self.stack.n_workloads
             if n == 1:

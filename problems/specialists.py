@@ -126,6 +126,8 @@ def cache_key(space: SearchSpace, stack: WorkloadStack, objective: ObjectiveConf
         "convention": convention,
         "model": model_fingerprint(convention),
     }
+    if objective.deployment is not None:           # absent for the defaults: keys unchanged
+        payload["deployment"] = dict(objective.deployment)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -139,7 +141,7 @@ def _base_objective(objective: ObjectiveConfig | None) -> ObjectiveConfig:
     o = objective or ObjectiveConfig()
     return ObjectiveConfig(kind="single", aggregate="max", fabrication_cost=o.fabrication_cost,
                            node_cost_factor=o.node_cost_factor,
-                           area_budget_mm2=o.area_budget_mm2)
+                           area_budget_mm2=o.area_budget_mm2, deployment=o.deployment)
 
 
 def _cache_file(space: SearchSpace, stack: WorkloadStack, objective: ObjectiveConfig | None,

@@ -21,6 +21,9 @@ Example::
         fabrication_cost: false         # false|alone|product (technology study)
         constraints: {area_budget_mm2: 800, min_snr_db: 20}   # min_snr_db: or {workload: dB}
         snr: {adc_range: full-range, aggregate: worst-layer, objective: false}  # SNR model
+        deployment: {residency: per-workload, requests_between_switches: 1000,
+                     execution: pipelined, batch: 8}   # physical convention; defaults:
+                     # all-resident, 1000, sequential, 1 (problems/hardware/deployment.py)
         technology_nm: 32               # shorthands for fixed: {technology_nm, memory}
         fixed: {voltage_v: 0.7}         # design parameters held constant (canonical units)
         exact_optimum: true             # enumerate the space once for the exact optimum
@@ -54,7 +57,7 @@ FABRICATION_COST: tuple[object, ...] = FABRICATION
 STUDY_KEYS = {"name", "output", "budget", "seeds", "convention", "scenarios", "algorithms"}
 SCENARIO_KEYS = {"name", "space", "workloads", "aggregate", "weights", "objective",
                  "fabrication_cost", "constraints", "fixed", "exact_optimum", "memory",
-                 "technology_nm", "snr"}
+                 "technology_nm", "snr", "deployment"}
 #: scenario-level shorthands for ``fixed: {memory: ..., technology_nm: ...}``
 SHORTHAND_FIXED = ("memory", "technology_nm")
 CONSTRAINT_KEYS = {"area_budget_mm2", "min_snr_db"}
@@ -93,10 +96,12 @@ class ScenarioConfig:
     exact_optimum: bool = False
     min_snr_db: float | dict[str, float] | None = None
     snr: dict[str, Any] = field(default_factory=dict)
+    deployment: dict[str, Any] | None = None
 
     def snr_objective_fields(self) -> dict[str, Any]:
-        """The ObjectiveConfig keyword arguments of the accuracy settings."""
-        return {"min_snr_db": self.min_snr_db} | {SNR_KEYS[k]: v for k, v in self.snr.items()}
+        """The ObjectiveConfig keyword arguments of the accuracy and deployment settings."""
+        return ({"min_snr_db": self.min_snr_db, "deployment": self.deployment}
+                | {SNR_KEYS[k]: v for k, v in self.snr.items()})
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,8 @@ def _scenario_dict(s: ScenarioConfig) -> dict[str, Any]:
         d["constraints"]["min_snr_db"] = s.min_snr_db
     if s.snr:
         d["snr"] = dict(s.snr)
+    if s.deployment is not None:
+        d["deployment"] = dict(s.deployment)
     return d
 
 
@@ -187,6 +194,10 @@ def parse_study(data: Any, source: str = "<study>", check_names: bool = True,
         convention = DEFAULT_CONVENTION
     scenarios = _parse_scenarios(data.get("scenarios"), problems, check_names)
     algorithms = _parse_algorithms(data.get("algorithms"), problems, check_names)
+    for sc in scenarios if convention != "physical" else []:
+        if sc.deployment is not None and sc.deployment != _default_deployment():
+            problems.append(f"scenario {sc.name!r}: deployment settings need convention "
+                            f"physical (the {convention} convention keeps CiMLoop's mapping)")
     if problems:
         raise ImcoptError(_format(source, problems))
     return StudyConfig(name=name, output=output, scenarios=scenarios, algorithms=algorithms,
@@ -356,6 +367,7 @@ def _parse_scenario(raw: Mapping, where: str, problems: list[str],
                                     f"{short(fixed[key])}")
                 fixed[key] = raw[key]
         _check_fixed(fixed, where, problems)
+    deployment = _parse_deployment(raw, where, problems)
     exact = raw.get("exact_optimum", False)
     if not isinstance(exact, bool):
         problems.append(f"{where}.exact_optimum: must be true or false, got {short(exact)}")
@@ -366,7 +378,27 @@ def _parse_scenario(raw: Mapping, where: str, problems: list[str],
         name=name, space=space, workloads=workloads, aggregate=aggregate,
         weights=[float(w) for w in weights] if weights is not None else None,
         objective=objective, fabrication_cost=fab, area_budget_mm2=float(area),
-        fixed=dict(fixed), exact_optimum=exact, min_snr_db=min_snr, snr=snr)
+        fixed=dict(fixed), exact_optimum=exact, min_snr_db=min_snr, snr=snr,
+        deployment=deployment)
+
+
+def _default_deployment() -> dict[str, Any]:
+    from problems.hardware.deployment import Deployment
+
+    return Deployment().to_dict()
+
+
+def _parse_deployment(raw: Mapping, where: str, problems: list[str]) -> dict[str, Any] | None:
+    """The scenario's ``deployment:`` settings, checked (problems/hardware/deployment.py)."""
+    from problems.hardware.deployment import Deployment
+
+    if raw.get("deployment") is None:
+        return None
+    try:
+        return Deployment.from_dict(raw["deployment"]).to_dict()
+    except ImcoptError as exc:
+        problems.append(f"{where}.{exc}")
+        return None
 
 
 def _check_snr_names(min_snr: Mapping, workloads: Any, where: str, problems: list[str]) -> None:

@@ -291,6 +291,7 @@ def _pipelined(n: dict[str, np.ndarray], stack: WorkloadStack,
     period = np.maximum(slowest, _sum_w(io, stack))
     b = float(dep.batch)
     fill_w = compute_w + stall_w + load_w                # the sequential time = sum of stages
+    period = np.minimum(period, fill_w)                  # equal in exact arithmetic at most
     total = (fill_w + (b - 1.0) * period) / b
     res = n["weights_resident"]
     # split: compute share of the slowest stage's compute, the rest stall / operand writes

@@ -126,11 +126,13 @@ def workload_counts(designs: DesignBatch, stack: WorkloadStack,
     # activations that do not fit in the GLB spill to DRAM: the excess of a layer's input +
     # output tensors is written out and read back (2 x excess bits); designs with a small GLB only
     io_bits = lc["input_tensor_bits"] + lc["output_tensor_bits"]
-    batch_io = io_bits * dep.batch if dep.batch > 1 else io_bits
+    # a sequential batch holds every request's tensors at once; a pipeline one per stage
+    sequential_batch = dep.batch > 1 and dep.execution == "sequential"
+    batch_io = io_bits * dep.batch if sequential_batch else io_bits
     glb_bits = d.glb_bytes.astype(float) * 8.0
     spill_designs = np.flatnonzero(glb_bits < batch_io.max())
     spill_layer = 2.0 * np.maximum(batch_io - glb_bits[spill_designs, None], 0.0)
-    if dep.batch > 1:
+    if sequential_batch:
         spill_layer /= dep.batch                         # per inference
     spill_w = np.zeros_like(arrays_w)
     spill_w[spill_designs] = _sum_w(spill_layer, stack)
