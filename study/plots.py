@@ -172,11 +172,21 @@ def plot_baselines(res: StudyResults, best_designs: pd.DataFrame, scenario: str,
     width = 0.8 / len(sources)
     for k, src in enumerate(sources):
         s = sub[sub["source"] == src].set_index("workload")
-        vals = [float(s.loc[w, "edap_j_s_mm2"]) if w in s.index and s.loc[w, "edap_j_s_mm2"]
-                is not None else np.nan for w in workloads]
+        vals = np.array([float(s.loc[w, "edap_j_s_mm2"]) if w in s.index
+                         and s.loc[w, "edap_j_s_mm2"] is not None else np.inf
+                         for w in workloads])
         label = f"joint ({src})" if src == best_src else src
-        ax.bar(np.arange(len(workloads)) + (k - (len(sources) - 1) / 2) * width, vals, width,
-               label=label)
+        xs = np.arange(len(workloads)) + (k - (len(sources) - 1) / 2) * width
+        ok = np.isfinite(vals) & (vals > 0)
+        ax.bar(xs[ok], vals[ok], width, label=label, color=f"C{k}")
+        # a design that cannot serve a workload (G[2 + w] > 0 in JointIMCProblem): shown as a
+        # hatched stub with the reason, not as a missing bar (log axis: inf is not drawable)
+        for j, x in enumerate(xs[~ok]):
+            ax.axvspan(x - width / 2, x + width / 2, ymax=0.3, fill=False, hatch="//",
+                       edgecolor=f"C{k}", label=label if j == 0 and not ok.any() else None)
+            ax.text(x, 0.02, "infeasible: weights not resident / not mappable",
+                    transform=ax.get_xaxis_transform(), rotation=90, ha="center",
+                    va="bottom", fontsize=6, color=f"C{k}")
     ax.set_xticks(range(len(workloads)), workloads, rotation=20, ha="right")
     ax.set_yscale("log")
     ax.set_ylabel("per-workload EDAP (J·s·mm²)")
