@@ -254,3 +254,25 @@ def test_settings_round_trip_and_cimloop_refuses() -> None:
     space = SearchSpace.load("rram-paper")
     with pytest.raises(ImcoptError, match="physical convention"):
         JointIMCProblem(space, load_workloads("alexnet"), cfg, convention="cimloop")
+
+
+def test_scenario_deployment_key(tmp_path) -> None:
+    from study.config import parse_study
+
+    def study(dep: object, convention: str = "physical") -> dict:
+        return {"name": "s", "output": str(tmp_path / "o"), "convention": convention,
+                "scenarios": [{"name": "a", "space": "rram-paper", "workloads": "alexnet",
+                               "deployment": dep}], "algorithms": ["random-search"]}
+
+    cfg = parse_study(study({"residency": "per-workload", "requests_between_switches": 20}))
+    sc = cfg.scenarios[0]
+    assert sc.deployment["residency"] == "per-workload"
+    assert sc.snr_objective_fields()["deployment"] == sc.deployment
+    assert parse_study(cfg.to_dict()).scenarios[0].deployment == sc.deployment
+    with pytest.raises(ImcoptError) as exc:
+        parse_study(study({"residency": "never"}))
+    assert "1 problem(s)" in str(exc.value)
+    assert "scenario 'a'.deployment residency = 'never'; allowed:" in str(exc.value)
+    with pytest.raises(ImcoptError, match="need convention physical"):
+        parse_study(study({"execution": "pipelined"}, convention="cimloop"))
+    assert parse_study(study(None)).scenarios[0].deployment is None

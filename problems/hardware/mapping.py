@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from problems.hardware.design import DesignBatch
 from problems.hardware.deployment import Deployment
+from problems.hardware.design import DesignBatch
 from problems.workloads.stack import WorkloadStack
 
 

@@ -177,8 +177,9 @@ def _evaluate_unchecked(designs: DesignBatch, stack: WorkloadStack,
 
     def sub(x: dict[str, np.ndarray], sl: slice) -> dict[str, np.ndarray]:
         return {k: v[sl] for k, v in x.items()}
+    slices = (slice(i, i + block) for i in range(0, len(designs), block))
     parts = [_evaluate_block(designs.take(sl), stack, breakdown, sub(costs, sl), sub(area, sl),
-                             dep) for sl in (slice(i, i + block) for i in range(0, len(designs), block))]
+                             dep) for sl in slices]
     return CostResult.concat(parts)
 
 
