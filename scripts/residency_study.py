@@ -65,7 +65,7 @@ def _scenario_row(sc: ScenarioConfig, specialist_cache: dict) -> dict[str, objec
     rps = dep.requests_per_switch([w.name for w in ws])
     life = lifetime_inferences(rps, np.array([True]), dep.residency)[0, 0]
     row: dict[str, object] = {
-        "scenario": sc.name, "residency": dep.residency,
+        "scenario": sc.name, "aggregate": sc.aggregate, "residency": dep.residency,
         "requests_between_switches": float(rps.mean()) if dep.residency == "per-workload"
         else math.inf, "execution": dep.execution, "batch": dep.batch,
         "n_designs": joint.n_designs, "n_feasible": joint.n_feasible,
@@ -87,33 +87,37 @@ def _plot(df: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    per = df[df.residency == "per-workload"].sort_values("requests_between_switches")
-    fixed = df[df.residency != "per-workload"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, col, label in ((axes[0], "optimum_j_s_mm2", "exact optimum, max E x max L x A "
-                                                          "(J s mm$^2$)"),
-                           (axes[1], "gain_joint_vs_largest", "largest-workload specialist / "
-                                                               "joint optimum")):
-        ok = np.isfinite(per[col].to_numpy(float))
-        ax.plot(per.requests_between_switches[ok], per[col][ok], "o-", color="C3",
-                label="per-workload (reprogram per switch)")
-        for i, (_, r) in enumerate(fixed.iterrows()):
-            v = float(r[col])
-            if np.isfinite(v):
-                ax.axhline(v, ls="--", color=f"C{i}", label=r.scenario)
-            else:
-                ax.plot([], [], ls="none", label=f"{r.scenario}: infeasible ({r.gain_note})")
-        for _, r in per[~ok].iterrows():
-            ax.annotate(f"infeasible: {r.gain_note}", (r.requests_between_switches, 1.0),
-                        fontsize=7, rotation=90)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    for ai, (agg, sub) in enumerate(df.groupby("aggregate", sort=False)):
+        per = sub[sub.residency == "per-workload"].sort_values("requests_between_switches")
+        fixed = sub[sub.residency != "per-workload"]
+        marker = "os"[ai % 2]
+        for ax, col in ((axes[0], "optimum_j_s_mm2"), (axes[1], "gain_joint_vs_largest")):
+            ok = np.isfinite(per[col].to_numpy(float))
+            ax.plot(per.requests_between_switches[ok], per[col][ok], f"{marker}-",
+                    color=f"C{3 + ai}", label=f"{agg}: per-workload (reprogram per switch)")
+            for i, (_, r) in enumerate(fixed.iterrows()):
+                v = float(r[col])
+                ls = ("--", ":", "-.")[i % 3]
+                if np.isfinite(v):
+                    ax.axhline(v, ls=ls, color=f"C{3 * ai + i}" if ai else f"C{i}",
+                               label=f"{agg}: {r.scenario}")
+                else:                           # shown with its reason, never dropped
+                    ax.plot([], [], ls="none", label=f"{agg}: {r.scenario} infeasible "
+                                                     f"({r.gain_note})")
+            for _, r in per[~ok].iterrows():
+                ax.annotate(f"infeasible: {r.gain_note}", (r.requests_between_switches, 1.0),
+                            fontsize=7, rotation=90)
+    for ax, label in ((axes[0], "exact optimum score (J s mm$^2$)"),
+                      (axes[1], "largest-workload specialist / joint optimum")):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("inferences of each workload between switches")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3, which="both")
-    axes[0].legend(fontsize=7)
-    axes[0].set_title("paper-4 x max, RRAM (rram-paper at 0.5 V)", fontsize=9)
-    axes[1].set_title("gain of the joint design over the vgg16 specialist", fontsize=9)
+    axes[0].legend(fontsize=6)
+    axes[0].set_title("paper-4 on RRAM (rram-paper at 0.5 V): exact optimum", fontsize=9)
+    axes[1].set_title("gain of the joint optimum over the vgg16 specialist", fontsize=9)
     fig.tight_layout()
     atomic_write_figure(path, fig, dpi=120)
     plt.close(fig)
@@ -130,7 +134,7 @@ def main() -> None:
     out = Path(a.out)
     atomic_write_text(out / "residency.csv", df.to_csv(index=False))
     _plot(df, out / "residency.png")
-    cols = ["scenario", "feasible_pct", "optimum_j_s_mm2", "gain_joint_vs_largest",
+    cols = ["scenario", "aggregate", "feasible_pct", "optimum_j_s_mm2", "gain_joint_vs_largest",
             "rram_lifetime_inferences"] + [f"opt_{k}" for k in SHOWN]
     table = df[cols].to_markdown(index=False, floatfmt=".4g") if _has_tabulate() else \
         df[cols].to_string(index=False)
