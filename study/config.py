@@ -99,9 +99,11 @@ class ScenarioConfig:
     deployment: dict[str, Any] | None = None
 
     def snr_objective_fields(self) -> dict[str, Any]:
-        """The ObjectiveConfig keyword arguments of the accuracy and deployment settings."""
-        return ({"min_snr_db": self.min_snr_db, "deployment": self.deployment}
-                | {SNR_KEYS[k]: v for k, v in self.snr.items()})
+        """The ObjectiveConfig keyword arguments of the accuracy settings and, when set, of
+        the deployment settings (so every caller building the problem passes them on)."""
+        dep = {} if self.deployment is None else {"deployment": self.deployment}
+        return {"min_snr_db": self.min_snr_db} | {SNR_KEYS[k]: v for k, v in self.snr.items()} \
+            | dep
 
 
 @dataclass(frozen=True)
