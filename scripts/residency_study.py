@@ -100,7 +100,7 @@ def _plot(df: pd.DataFrame, path: Path) -> None:
                 v = float(r[col])
                 ls = ("--", ":", "-.")[i % 3]
                 if np.isfinite(v):
-                    ax.axhline(v, ls=ls, color=f"C{3 * ai + i}" if ai else f"C{i}",
+                    ax.axhline(v, ls=ls, color=f"C{6 * ai + i}",
                                label=f"{agg}: {r.scenario}")
                 else:                           # shown with its reason, never dropped
                     ax.plot([], [], ls="none", label=f"{agg}: {r.scenario} infeasible "
@@ -127,7 +127,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--study", default="configs/studies/residency.yaml")
     ap.add_argument("--out", default="results/residency")
+    ap.add_argument("--plot-only", action="store_true", help="redraw from OUT/residency.csv")
     a = ap.parse_args()
+    if a.plot_only:
+        _plot(pd.read_csv(Path(a.out) / "residency.csv"), Path(a.out) / "residency.png")
+        return
     study = load_study(a.study)
     cache: dict = {}
     df = pd.DataFrame([_scenario_row(sc, cache) for sc in study.scenarios])
