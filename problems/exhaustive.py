@@ -23,6 +23,7 @@ import numpy as np
 
 from problems.errors import ImcoptError
 from problems.objectives import ObjectiveConfig
+from problems.pareto import pareto_indices
 from problems.problem import JointIMCProblem, as_stack
 from problems.spaces import SearchSpace
 from problems.workloads.layers import Workload
@@ -85,66 +86,6 @@ def _num(v: float) -> float | None:
     return float(v) if np.isfinite(v) else None
 
 
-# -- Pareto filtering -------------------------------------------------------------------------
-def pareto_indices(F: np.ndarray, grid: int = 128, block: int = 1024) -> np.ndarray:
-    """Indices of the non-dominated rows of F (n, k), minimisation, finite values.
-
-    One index per distinct objective vector (its first occurrence). Exact: a grid prefilter
-    (for k >= 3, drops rows strictly dominated through a strictly lower cell in the first two
-    objectives) followed by a block-wise comparison against the kept rows only.
-    """
-    F = np.asarray(F, dtype=float)
-    if F.ndim != 2:
-        raise ImcoptError(f"pareto_indices: F must be 2-D, got shape {F.shape}")
-    if F.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64)
-    if not np.all(np.isfinite(F)):
-        raise ImcoptError("pareto_indices: objective values must be finite")
-    U, first = np.unique(F, axis=0, return_index=True)  # lexicographic order
-    cand = np.arange(U.shape[0])
-    if U.shape[1] >= 3 and U.shape[0] > 4 * grid:
-        cand = cand[_grid_survivors(U, grid)]
-    U = U[cand]
-    m = U.shape[0]
-    kept = np.zeros(m, dtype=bool)
-    kept_rows = np.zeros((0, U.shape[1]))
-    for s in range(0, m, block):
-        B = U[s:s + block]
-        # dominated by an earlier kept row (earlier in lexicographic order, transitivity)
-        dom = np.zeros(B.shape[0], dtype=bool)
-        if kept_rows.shape[0]:
-            for t in range(0, kept_rows.shape[0], 4096):
-                K = kept_rows[t:t + 4096]
-                dom |= np.any(np.all(K[None, :, :] <= B[:, None, :], axis=2), axis=1)
-        le = np.all(B[None, :, :] <= B[:, None, :], axis=2)  # le[i, j]: B[j] <= B[i]
-        le &= np.tri(B.shape[0], k=-1, dtype=bool)          # only j < i can dominate i
-        # within the block, a dominated j may be the only dominator: its own dominator also
-        # dominates i (transitivity), so "any earlier j" is exact.
-        dom |= le.any(axis=1)
-        kept[s:s + block] = ~dom
-        kept_rows = np.concatenate([kept_rows, B[~dom]])
-    return np.sort(first[cand[kept]])
-
-
-def _grid_survivors(U: np.ndarray, grid: int) -> np.ndarray:
-    """Mask of rows not dominated via a strictly lower (f1, f2) grid cell with f3' <= f3."""
-    lo = U[:, :2].min(axis=0)
-    hi = U[:, :2].max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    cell = np.minimum(((U[:, :2] - lo) / span * grid).astype(np.int64), grid - 1)
-    if U.shape[1] != 3:
-        return np.ones(U.shape[0], dtype=bool)
-    rest = U[:, 2]
-    best = np.full((grid, grid), np.inf)
-    np.minimum.at(best, (cell[:, 0], cell[:, 1]), rest)
-    pm = np.minimum.accumulate(np.minimum.accumulate(best, axis=0), axis=1)
-    a, b = cell[:, 0], cell[:, 1]
-    ok = (a > 0) & (b > 0)
-    dominated = np.zeros(U.shape[0], dtype=bool)
-    dominated[ok] = pm[a[ok] - 1, b[ok] - 1] <= rest[ok]
-    return ~dominated
-
-
 # -- the search -------------------------------------------------------------------------------
 def exhaustive_search(
     space: SearchSpace,
@@ -161,7 +102,8 @@ def exhaustive_search(
     the exact optimum, the top-k and the (E, L, A) Pareto front of the feasible designs.
 
     Memory is O(chunk x n_layers). For ``aggregate="normalized"`` without ``specialist_edap``
-    the specialists are found first (cached, see `problems.specialists`).
+    the specialists are found first by a pass with the ``max`` aggregate (not cached here:
+    `problems.specialists.specialist_edap` caches them on disk).
     """
     from tqdm.auto import tqdm
 
@@ -174,10 +116,8 @@ def exhaustive_search(
         raise ImcoptError(f"chunk must be a positive integer, got {chunk!r}")
     stack = as_stack(workloads)
     if objective.aggregate == "normalized" and specialist_edap is None:
-        from problems.specialists import specialist_edap as _spec
-
-        specialist_edap = _spec(space, stack, objective, convention, chunk=chunk,
-                                progress=progress)
+        specialist_edap = _specialists_pass(space, stack, objective, convention, chunk,
+                                            progress)
     problem = JointIMCProblem(space, stack, objective, convention, specialist_edap)
     start, stop = (0, space.size) if flat_range is None else (int(flat_range[0]),
                                                                int(flat_range[1]))
@@ -259,3 +199,25 @@ def exhaustive_search(
         front_x=front_x, front_log10=front_F,
         workload_best_x=wx, workload_best_log10=wbest, flat_range=(start, stop),
     )
+
+
+def specialist_objective(objective: ObjectiveConfig | None) -> ObjectiveConfig:
+    """The objective a specialist search uses: only feasibility matters (area budget,
+    fabrication cost), so the ``max`` aggregate of the same constraints."""
+    o = objective or ObjectiveConfig()
+    return ObjectiveConfig(kind="single", aggregate="max", fabrication_cost=o.fabrication_cost,
+                           node_cost_factor=o.node_cost_factor,
+                           area_budget_mm2=o.area_budget_mm2, deployment=o.deployment)
+
+
+def _specialists_pass(space: SearchSpace, stack: WorkloadStack, objective: ObjectiveConfig,
+                      convention: str, chunk: int, progress: bool) -> np.ndarray:
+    """Each workload's optimum EDAP alone over the WHOLE space (normalized aggregation)."""
+    res = exhaustive_search(space, stack, specialist_objective(objective), convention,
+                            top_k=1, chunk=chunk, progress=progress)
+    bad = [n for n, v in zip(stack.names, res.workload_best_log10, strict=True)
+           if not np.isfinite(v)]
+    if bad:
+        raise ImcoptError(f"no feasible design in space {space.name} for workload(s) {bad}: "
+                          f"their specialist EDAP is undefined")
+    return 10.0 ** np.asarray(res.workload_best_log10, float)

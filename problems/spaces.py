@@ -22,14 +22,13 @@ fastest (C order); `SearchSpace.iter_blocks` walks it in bounded blocks.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from problems.errors import ImcoptError, short
+from problems.fingerprint import digest
 from problems.hardware.design import (
     INT_PARAMS,
     MEMORY_TYPES,
@@ -240,7 +239,7 @@ class SearchSpace:
         d = self.to_dict()
         d.pop("description")
         d.pop("name")
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+        return digest(d)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object], source: str = "") -> SearchSpace:

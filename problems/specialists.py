@@ -15,7 +15,6 @@ stale optima). Writes are atomic.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -25,7 +24,9 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
+from problems import exhaustive  # its search is looked up at call time (tests substitute it)
 from problems.errors import ImcoptError
+from problems.fingerprint import digest
 from problems.io import OutputError, atomic_write_json, check_writable
 from problems.objectives import ObjectiveConfig
 from problems.problem import as_stack
@@ -128,7 +129,7 @@ def cache_key(space: SearchSpace, stack: WorkloadStack, objective: ObjectiveConf
     }
     if objective.deployment is not None:           # absent for the defaults: keys unchanged
         payload["deployment"] = dict(objective.deployment)
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+    return digest(payload, 32)
 
 
 def write_json_atomic(path: Path, data: object) -> None:
@@ -137,17 +138,10 @@ def write_json_atomic(path: Path, data: object) -> None:
 
 
 # -- computation ------------------------------------------------------------------------------
-def _base_objective(objective: ObjectiveConfig | None) -> ObjectiveConfig:
-    o = objective or ObjectiveConfig()
-    return ObjectiveConfig(kind="single", aggregate="max", fabrication_cost=o.fabrication_cost,
-                           node_cost_factor=o.node_cost_factor,
-                           area_budget_mm2=o.area_budget_mm2, deployment=o.deployment)
-
-
 def _cache_file(space: SearchSpace, stack: WorkloadStack, objective: ObjectiveConfig | None,
                 convention: str, cache: Path | None) -> tuple[str, Path]:
     """(cache key, file) of the specialists of ``stack`` in ``space`` under ``objective``."""
-    key = cache_key(space, stack, _base_objective(objective), convention)
+    key = cache_key(space, stack, exhaustive.specialist_objective(objective), convention)
     return key, Path(cache or cache_dir()) / "specialists" / f"{key}.json"
 
 
@@ -162,8 +156,6 @@ def find_specialists(
     cache: Path | None = None,
 ) -> Specialists:
     """Exact specialists of every workload (one enumeration of ``space``), cached on disk."""
-    from problems.exhaustive import exhaustive_search
-
     stack = as_stack(workloads)
     if use_cache:
         writable_cache_dir(cache)  # fail before the enumeration, not after it
@@ -176,8 +168,8 @@ def find_specialists(
                 return spec
         except (ValueError, KeyError, TypeError):
             pass  # corrupt or foreign cache entry: recompute and overwrite
-    res = exhaustive_search(space, stack, _base_objective(objective), convention, top_k=1,
-                            chunk=chunk, progress=progress)
+    res = exhaustive.exhaustive_search(space, stack, exhaustive.specialist_objective(objective),
+                                       convention, top_k=1, chunk=chunk, progress=progress)
     spec = specialists_from_result(res, space, stack, key)
     if use_cache:
         write_json_atomic(path, spec.to_dict())

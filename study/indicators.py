@@ -13,33 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from problems.errors import ImcoptError
+from problems.pareto import nondominated_mask
+
+__all__ = ["HV_REF", "LogNormalizer", "hypervolume", "igd_plus", "nondominated",
+           "nondominated_mask"]
 
 HV_REF = 1.1
-
-
-def nondominated_mask(F: np.ndarray) -> np.ndarray:
-    """Bool mask of the rows of F (n, m) that no other row dominates (minimisation).
-
-    Rows with non-finite values are excluded; of identical rows only the first is kept.
-    """
-    F = np.asarray(F, float)
-    if F.ndim != 2:
-        raise ImcoptError(f"objective array must be 2-d, got shape {F.shape}")
-    mask = np.zeros(len(F), bool)
-    idx = np.flatnonzero(np.all(np.isfinite(F), axis=1))
-    if idx.size == 0:
-        return mask
-    order = idx[np.lexsort(F[idx].T[::-1])]  # lexicographic: a dominator comes first
-    P = F[order]
-    alive = np.ones(len(P), bool)
-    for i in range(len(P)):
-        if not alive[i]:
-            continue
-        rest = slice(i + 1, None)
-        dom = np.all(P[i] <= P[rest], axis=1)  # dominated or identical
-        alive[rest] &= ~dom
-    mask[order[alive]] = True
-    return mask
 
 
 def nondominated(F: np.ndarray) -> np.ndarray:

@@ -233,9 +233,9 @@ def plot_parameters(res: StudyResults, scenario: str, path: Path) -> Path | None
 def _searched(res: StudyResults, scenario: str) -> dict[str, list[Any]]:
     """The scenario's searched variables and their allowed values ({} if unavailable)."""
     try:
-        from study.runner import DEFAULT_BACKEND
+        from study.backend import scenario_space
 
-        space = DEFAULT_BACKEND.space(res.scenario(scenario))
+        space = scenario_space(res.scenario(scenario))
         return {v.name: v.to_list() for v in space.variables}
     except Exception:  # noqa: BLE001 - only used to choose which panels to draw
         return {}

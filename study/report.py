@@ -89,7 +89,7 @@ def runs_csv(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def finalize_study(out: str | Path, log: Callable[[str], None] | None = None,
-                   plots: bool = True) -> dict[str, Any]:
+                   plots: bool = True, backend: Any = None) -> dict[str, Any]:
     """Write runs.csv, best_designs.csv, summary.json, plots/ and report.md into ``out``."""
     say = log or (lambda msg: None)
     out = Path(out)

@@ -1,6 +1,6 @@
 """A small, fast stand-in for the cost model used by the study tests (and their subprocesses).
 
-`FakeBackend` implements the `study.runner.Backend` interface on a 120-design toy space with two
+`FakeBackend` implements the `study.backend.Backend` interface on a 120-design toy space with two
 workloads, so runner / resume / Dask / analysis tests do not depend on the real model's speed.
 Runs are deterministic functions of (algorithm, seed). Tests here check the fake itself.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from study.archive import Archive
-from study.runner import Backend
+from study.backend import Backend
 
 CARD = (6, 5, 4)
 SIZE = int(np.prod(CARD))
@@ -49,7 +49,7 @@ class FakeProblem:
 
 
 class FakeBackend(Backend):
-    """Toy backend: same interface as `study.runner.Backend`."""
+    """Toy backend: same interface as `study.backend.Backend`."""
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
@@ -57,7 +57,7 @@ class FakeBackend(Backend):
     def build_problem(self, scenario: Any, convention: str) -> FakeProblem:
         return FakeProblem(scenario.area_budget_mm2)
 
-    def identity(self, scenario: Any, convention: str) -> str:
+    def identity(self, problem: Any, convention: str) -> str:
         return "fake-model-v1"
 
     def space_size(self, scenario: Any) -> int:
@@ -90,13 +90,12 @@ class FakeBackend(Backend):
                        eval_index=np.arange(n), meta={"algorithm": algorithm.name,
                                                       "seed": seed})
 
-    def optimum_part(self, scenario: Any, convention: str, start: int, stop: int
-                     ) -> dict[str, Any]:
+    def optimum_part(self, problem: Any, start: int, stop: int) -> dict[str, Any]:
         from study.indicators import nondominated_mask
 
         flat = np.arange(start, stop)
         X = np.stack(np.unravel_index(flat, CARD), axis=1)
-        r = fake_eval(X, scenario.area_budget_mm2)
+        r = fake_eval(X, problem.area_budget)
         ok = r["feasible"]
         i = int(np.argmin(r["score"]))
         P = np.column_stack([r["energy_j"].max(1), r["latency_s"].max(1), r["area_mm2"]])
@@ -111,20 +110,23 @@ class FakeBackend(Backend):
                 "workload_best_x": X[wb].tolist(),
                 "workload_best_log10": [float(np.log10(W[wb[w], w])) for w in range(2)]}
 
-    def metrics(self, scenario: Any, convention: str, X: np.ndarray) -> list[dict[str, Any]]:
+    def metrics(self, problem: Any, X: np.ndarray) -> list[dict[str, Any]]:
         X = np.atleast_2d(np.asarray(X))
-        r = fake_eval(X, scenario.area_budget_mm2)
+        r = fake_eval(X, problem.area_budget)
         recs = self.decode(None, X)
         return [{"design": recs[i], "workloads": list(NAMES),
                  "score": float(r["score"][i]), "area_mm2": float(r["area_mm2"][i]),
                  "energy_j": r["energy_j"][i].tolist(), "latency_s": r["latency_s"][i].tolist(),
                  "edap_j_s_mm2": r["edap"][i].tolist()} for i in range(len(X))]
 
-    def workload_sizes(self, scenario: Any, convention: str) -> list[int]:
+    def workload_sizes(self, problem: Any) -> list[int]:
         return [1, 2]
 
-    def baselines(self, scenario: Any, convention: str, budget: int) -> dict[str, Any]:
+    def baselines(self, problem: Any, budget: int) -> dict[str, Any]:
         raise NotImplementedError("no baselines without enumeration in the fake")
+
+    def designs(self, scenario: Any, X: np.ndarray) -> list[dict[str, Any]]:
+        return self.decode(None, X)
 
 
 def fake_optimum(area_budget: float = 800.0) -> float:

@@ -40,11 +40,11 @@ FAKE_STUDY = {
     "algorithms": ["paper-ga", "random-search"],
 }
 
-# Runs `imcopt` (study.cli.main) with the fake backend installed as the default backend.
+# Runs `imcopt` (study.cli.main) with the fake backend handed to the CLI.
 LAUNCH = (
     "import sys; sys.path.insert(0, sys.argv[1]); import test_study_fakes as f; "
-    "import study.runner as r; r.DEFAULT_BACKEND = f.FakeBackend(delay=float(sys.argv[2])); "
-    "from study.cli.main import main; main(sys.argv[3:])"
+    "from study.cli.main import main; "
+    "main(sys.argv[3:], obj={'backend': f.FakeBackend(delay=float(sys.argv[2]))})"
 )
 
 
@@ -261,27 +261,28 @@ def test_real_backend_small_study(tmp_path: Path) -> None:
 
 
 def test_worker_with_a_different_model_refuses_to_run(tmp_path: Path) -> None:
-    from study.runner import RunSpec, Task, execute_task
+    from study.session import StudySession
+    from study.tasks import RunSpec, Task
 
     cfg = load_study(write_config(tmp_path, seeds=1))
     spec = RunSpec(cfg.scenarios[0], cfg.algorithms[0], 0, 10, "physical", "another-model")
     with pytest.raises(ImcoptError, match="differ from the study's"):
-        execute_task(Task("run", tmp_path / "o", FakeBackend(), run=spec))
+        StudySession(FakeBackend()).execute(Task("run", tmp_path / "o", run=spec))
     assert not (tmp_path / "o").exists()
     ok = RunSpec(cfg.scenarios[0], cfg.algorithms[0], 0, 10, "physical", "fake-model-v1")
-    assert execute_task(Task("run", tmp_path / "o", FakeBackend(), run=ok))["evaluations"] == 10
+    assert StudySession(FakeBackend()).execute(Task("run", tmp_path / "o", run=ok)
+                                               )["evaluations"] == 10
 
 
 def test_run_without_config_uses_the_quickstart(tmp_path: Path, monkeypatch, capsys) -> None:
     import study.cli.run as cli_run
-    import study.runner as runner
 
     assert cli_run.quickstart_config().is_file()
     small = write_config(tmp_path, scenarios=FAKE_STUDY["scenarios"][:1], seeds=1)
     monkeypatch.setattr(cli_run, "quickstart_config", lambda: small)
-    monkeypatch.setattr(runner, "DEFAULT_BACKEND", FakeBackend())
     from study.cli.main import main
 
-    main(["run", "--out", str(tmp_path / "q"), "--jobs", "1", "--no-progress", "--no-plots"])
+    main(["run", "--out", str(tmp_path / "q"), "--jobs", "1", "--no-progress", "--no-plots"],
+         obj={"backend": FakeBackend()})
     assert "study 'fake' done" in capsys.readouterr().out
     assert len(pd.read_csv(tmp_path / "q" / "runs.csv")) == 2

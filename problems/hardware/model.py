@@ -12,7 +12,6 @@ from the component models); a breakdown component is the sum of its actions.
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from importlib import resources
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from problems.errors import ImcoptError
+from problems.fingerprint import digest_named
 from problems.hardware.design import DesignBatch
 from problems.hardware.result import CostResult
 from problems.package_data import checked_file
@@ -119,12 +119,11 @@ class CostModel(ABC):
     def fingerprint(self, root: Traversable | None = None) -> str:
         """sha256 of the convention's source and data files (a missing one is an error)."""
         root = hardware_root() if root is None else root
-        h = hashlib.sha256()
+        items = []
         for rel in self.files:
             f = root.joinpath(*rel.split("/"))
             if not f.is_file():
                 raise ImcoptError(f"cost model {self.name!r}: file problems/hardware/{rel} is "
                                   f"missing")
-            h.update(rel.encode())
-            h.update(f.read_bytes())
-        return h.hexdigest()
+            items.append((rel, f.read_bytes()))
+        return digest_named(items)

@@ -6,9 +6,8 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from problems.errors import ImcoptError
+from problems.fingerprint import digest_named
 from problems.hardware.cimloop import CimloopModel
 from problems.hardware.model import CostModel, hardware_root
 from problems.hardware.physical import PhysicalModel
@@ -33,7 +32,7 @@ def model_fingerprint(convention: str | None = None) -> str:
     if convention is not None:
         return get_cost_model(convention).fingerprint()
     root = hardware_root()
-    h = hashlib.sha256()
+    items: list[tuple[str, bytes]] = []
 
     def walk(node, prefix: str) -> None:
         for child in sorted(node.iterdir(), key=lambda c: c.name):
@@ -42,7 +41,6 @@ def model_fingerprint(convention: str | None = None) -> str:
                 if child.name != "__pycache__":
                     walk(child, rel + "/")
             elif child.name.endswith((".py", ".json", ".csv")):
-                h.update(rel.encode())
-                h.update(child.read_bytes())
+                items.append((rel, child.read_bytes()))
     walk(root, "")
-    return h.hexdigest()
+    return digest_named(items)

@@ -58,10 +58,12 @@ def cli() -> None:
     """imcopt: joint hardware-workload co-optimisation of in-memory-computing accelerators."""
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the CLI, turning ImcoptError into a clean message."""
+def main(argv: list[str] | None = None, obj: dict | None = None) -> None:
+    """Console entry point: run the CLI, turning ImcoptError into a clean message.
+
+    ``obj``: the click context object (e.g. ``{"backend": ...}`` for `imcopt run` in tests)."""
     try:
-        cli.main(args=argv, prog_name="imcopt", standalone_mode=False)
+        cli.main(args=argv, prog_name="imcopt", standalone_mode=False, obj=obj)
     except ImcoptError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

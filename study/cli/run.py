@@ -28,8 +28,9 @@ def quickstart_config() -> Path:
                    "a LocalCluster on 127.0.0.1 (needs the optional extra imcopt[dask]).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--no-plots", is_flag=True, help="Skip the figures (tables and report only).")
-def run(config: Path | None, out: Path | None, jobs: int | None, dask: str | None,
-        no_progress: bool, no_plots: bool) -> None:
+@click.pass_obj
+def run(obj: dict | None, config: Path | None, out: Path | None, jobs: int | None,
+        dask: str | None, no_progress: bool, no_plots: bool) -> None:
     """Run the study in CONFIG (YAML; default: the built-in quickstart study).
 
     Re-running with the same output directory resumes: finished runs and cached optima are
@@ -45,7 +46,8 @@ def run(config: Path | None, out: Path | None, jobs: int | None, dask: str | Non
     cfg = load_study(path)
     if out is not None:
         cfg = cfg.with_output(out)
-    result = run_study(cfg, jobs=jobs, dask=dask, progress=not no_progress,
+    result = run_study(cfg, jobs=jobs, dask=dask, backend=(obj or {}).get("backend"),
+                       progress=not no_progress,
                        plots=not no_plots, log=lambda msg: click.echo(msg, err=True))
     click.echo(f"study {cfg.name!r} done in {time.perf_counter() - t0:.1f} s: "
                f"{result / 'report.md'}")

@@ -1,0 +1,82 @@
+"""The exact optimum of a scenario by enumeration in slices (`study.tasks.optimum_parts`, each
+computed by `problems.exhaustive.exhaustive_search` through the backend) and their merge into
+``optimum/<scenario>.json`` (best design, exact (E, L, A) front) and the enumeration baselines.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from problems.pareto import nondominated_mask
+from study.config import ScenarioConfig
+from study.session import StudySession
+from study.tasks import scenario_fingerprint
+
+PROBE_DESIGNS = 2_000  # designs timed to estimate an enumeration's duration
+
+
+def estimate_seconds(session: StudySession, scenario: ScenarioConfig, convention: str,
+                     size: int, workers: int) -> float:
+    """Wall time to enumerate ``size`` designs on ``workers``, from timing a small slice."""
+    problem = session.problem(scenario, convention)
+    n = min(size, PROBE_DESIGNS)
+    t0 = time.perf_counter()
+    session.backend.optimum_part(problem, 0, n)
+    return (time.perf_counter() - t0) * size / n / max(1, workers)
+
+
+def merge_optimum(parts: list[dict[str, Any]], session: StudySession, scenario: ScenarioConfig,
+                  convention: str, identity: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Combine enumeration slices into the optimum JSON and the baselines JSON."""
+    parts = sorted(parts, key=lambda p: p["part"][0])
+    fp = scenario_fingerprint(scenario, convention, identity)
+    best = None
+    for p in parts:  # first minimum in enumeration order (ties -> lower index)
+        if p["best_log10"] is not None and (best is None or p["best_log10"] < best["best_log10"]):
+            best = p
+    fl = [np.asarray(p["front_log10"], float).reshape(-1, 3) for p in parts]
+    fx = [np.asarray(p["front_x"], np.int64).reshape(len(f), -1)
+          for p, f in zip(parts, fl, strict=True)]
+    F = np.vstack(fl) if fl else np.empty((0, 3))
+    FX = np.vstack(fx) if fx else np.empty((0, 0), np.int64)
+    keep = nondominated_mask(F)  # identical vectors: the first (lowest enumeration index)
+    F, FX = F[keep], FX[keep]
+    o = np.lexsort((F[:, 2], F[:, 1], F[:, 0])) if len(F) else np.empty(0, int)
+    F, FX = F[o], FX[o]
+    n_w = len(parts[0]["workload_best_log10"])
+    wbest: list[tuple[float, list[int]] | None] = [None] * n_w
+    for p in parts:
+        for w in range(n_w):
+            v = p["workload_best_log10"][w]
+            if v is not None and (wbest[w] is None or v < wbest[w][0]):
+                wbest[w] = (v, p["workload_best_x"][w])
+    opt: dict[str, Any] = {
+        "scenario": scenario.name, "fingerprint": fp,
+        "n_designs": int(sum(p["n_designs"] for p in parts)),
+        "n_feasible": int(sum(p["n_feasible"] for p in parts)),
+        "seconds": float(sum(p["seconds"] for p in parts)),
+        "score": None, "x": None, "design": None, "metrics": None,
+        "front": (10.0 ** F).tolist(), "front_x": FX.tolist(),
+    }
+    if best is not None:
+        m = session.metrics(scenario, convention, np.asarray([best["best_x"]]))[0]
+        opt.update(score=m["score"], x=best["best_x"], design=m["design"], metrics=m)
+    base: dict[str, Any] = {"scenario": scenario.name, "fingerprint": fp,
+                            "source": "enumeration", "designs": {}, "specialists": {}}
+    names = None
+    for w, item in enumerate(wbest):
+        if item is None:
+            continue
+        m = session.metrics(scenario, convention, np.asarray([item[1]]))[0]
+        names = m["workloads"]
+        base["specialists"][names[w]] = m
+    if names is not None:
+        sizes = session.workload_sizes(scenario, convention)
+        largest = names[int(np.argmax(sizes))]
+        if largest in base["specialists"]:
+            base["largest_workload"] = largest
+            base["designs"][f"largest-workload ({largest})"] = base["specialists"][largest]
+    return opt, base
