@@ -15,6 +15,7 @@ The cost model is a black box here (`problems.hardware.cost.evaluate`); no fast 
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -84,6 +85,9 @@ class ExhaustiveResult:
 
 def _num(v: float) -> float | None:
     return float(v) if np.isfinite(v) else None
+
+
+ESTIMATE_ABOVE_S = 60.0  # an enumeration expected to take longer is announced (first chunk)
 
 
 # -- the search -------------------------------------------------------------------------------
@@ -168,6 +172,11 @@ def exhaustive_search(
             wbest[better] = v[better]
             wbest_flat[better] = flat[j[better]]
             bar.update(flat.size)
+            if progress and flat[0] == start and flat[-1] + 1 < stop:  # a long enumeration?
+                eta = (time.perf_counter() - t0) * (stop - start) / flat.size
+                if eta > ESTIMATE_ABOVE_S:
+                    bar.write(f"enumerating {stop - start:,} designs of {space.name}: about "
+                              f"{eta / 60:.1f} min", file=sys.stderr)
     finally:
         bar.close()
     seconds = time.perf_counter() - t0

@@ -271,9 +271,10 @@ def best_designs_params(res: StudyResults) -> pd.DataFrame:
     return df[["scenario", "algorithm", "seed", *cols]] if not df.empty else df
 
 
-def analyse(out: str | Path, indicators: bool = True) -> dict[str, Any]:
-    """Load a study directory and compute every table (used by report, plots and CLI)."""
-    res = load_results(out)
+def analyse(out: str | Path | StudyResults, indicators: bool = True) -> dict[str, Any]:
+    """Load a study directory (or take loaded results) and compute every table (used by
+    report, plots and CLI)."""
+    res = out if isinstance(out, StudyResults) else load_results(out)
     metrics = run_metrics(res, indicators=indicators)
     table = algorithm_table(metrics, res)
     return {"results": res, "metrics": metrics, "table": table,

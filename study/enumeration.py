@@ -22,7 +22,7 @@ def estimate_seconds(session: StudySession, scenario: ScenarioConfig, convention
                      size: int, workers: int) -> float:
     """Wall time to enumerate ``size`` designs on ``workers``, from timing a small slice."""
     problem = session.problem(scenario, convention)
-    n = min(size, PROBE_DESIGNS)
+    n = min(session.backend.space_size(scenario), PROBE_DESIGNS)
     t0 = time.perf_counter()
     session.backend.optimum_part(problem, 0, n)
     return (time.perf_counter() - t0) * size / n / max(1, workers)

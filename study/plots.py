@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from problems.errors import ImcoptError  # noqa: E402
 from study.analysis import (  # noqa: E402
     DESIGN_PARAMS,
     StudyResults,
@@ -40,11 +41,17 @@ DISPLAY_SCALE = {"glb_bytes": (2.0 ** 20, "global buffer (MiB)"),
 
 
 def _save(fig: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    import io
+
+    from problems.io import atomic_write_bytes
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-    tmp.replace(path)
+    try:
+        atomic_write_bytes(path, buf.getvalue())
+    except OSError as exc:
+        raise ImcoptError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
 
 
@@ -239,6 +246,15 @@ def _searched(res: StudyResults, scenario: str) -> dict[str, list[Any]]:
         return {v.name: v.to_list() for v in space.variables}
     except Exception:  # noqa: BLE001 - only used to choose which panels to draw
         return {}
+
+
+def figure_files(res: StudyResults, out_dir: Path) -> list[Path]:
+    """Every figure `plot_all` may write (to check they are writable before computing)."""
+    files = [out_dir / "final_scores.png"]
+    for sc in res.scenario_names:
+        files += [out_dir / f"{kind}_{sc}.png"
+                  for kind in ("convergence", "fronts", "baselines", "parameters")]
+    return files
 
 
 def plot_all(res: StudyResults, best_designs: pd.DataFrame, out_dir: Path) -> list[Path]:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from problems.errors import ImcoptError
 from problems.io import atomic_write_json, atomic_write_text
 from study.analysis import DESIGN_PARAMS, analyse, best_designs_table
 
@@ -90,27 +91,54 @@ def runs_csv(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def finalize_study(out: str | Path, log: Callable[[str], None] | None = None,
                    plots: bool = True, backend: Any = None) -> dict[str, Any]:
-    """Write runs.csv, best_designs.csv, summary.json, plots/ and report.md into ``out``."""
+    """Write runs.csv, best_designs.csv, summary.json, the front CSVs, plots/ and report.md
+    into ``out``. Every target is checked writable before anything is computed; a failed
+    write is one `ImcoptError` "cannot write PATH: reason"."""
+    from study.backend import Backend
+    from study.exports import front_files, front_tables
+    from study.outdir import check_writable
+    from study.results import load_results
+
     say = log or (lambda msg: None)
     out = Path(out)
-    a = analyse(out)
-    res = a["results"]
-    atomic_write_text(out / "runs.csv", runs_csv(a["metrics"]).to_csv(index=False))
+    res = load_results(out)  # verifies every run file: a damaged one is an error here
+    targets = [out / n for n in ("runs.csv", "best_designs.csv", "summary.json", "report.md")]
+    if plots:
+        from study.plots import figure_files
+
+        targets += figure_files(res, out / "plots")
+    check_writable(targets + front_files(res))
+    a = analyse(res)
+    _write(out / "runs.csv", runs_csv(a["metrics"]).to_csv(index=False))
     best = best_designs_table(res)
-    atomic_write_text(out / "best_designs.csv", best.to_csv(index=False))
-    atomic_write_json(out / "summary.json", a["summary"])
+    _write(out / "best_designs.csv", best.to_csv(index=False))
+    _write(out / "summary.json", a["summary"])
+    for path, table in front_tables(res, backend or Backend()).items():
+        _write(path, table.to_csv(index=False))
     if plots:
         from study.plots import plot_all
 
         figures = plot_all(res, best, out / "plots")
     else:  # reuse the figures already in plots/ (if any)
         figures = sorted((out / "plots").glob("*.png")) if (out / "plots").is_dir() else []
-    atomic_write_text(out / "report.md", render_report(a, best, figures, out))
+    _write(out / "report.md", render_report(a, best, figures, out))
     say(f"wrote {out / 'runs.csv'}, {out / 'best_designs.csv'}, {out / 'summary.json'}, "
-        f"{len(figures)} figure(s) and {out / 'report.md'}")
+        f"the fronts (optimum/*-front.csv, fronts/), {len(figures)} figure(s) and "
+        f"{out / 'report.md'}")
     a["best_designs"] = best
     a["figures"] = figures
     return a
+
+
+def _write(path: Path, data: str | dict[str, Any]) -> None:
+    """Atomic write of text or JSON; an OSError becomes "cannot write PATH: reason"."""
+    try:
+        if isinstance(data, str):
+            atomic_write_text(path, data)
+        else:
+            atomic_write_json(path, data)
+    except OSError as exc:
+        raise ImcoptError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _design_text(d: dict[str, Any] | None) -> str:

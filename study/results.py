@@ -95,22 +95,27 @@ def _objective(sc: ScenarioConfig) -> Any:
 
 
 def _run_front(arc: Any, sc: ScenarioConfig) -> np.ndarray:
-    """Non-dominated (aggregated E J, aggregated L s, area term) of a run's feasible designs;
-    the area term is A in mm^2, or A * k(node) with a fabrication cost (as the enumeration)."""
+    """Non-dominated (aggregated E J, aggregated L s, area term) of a run's feasible designs."""
+    return nondominated(run_points(arc, sc)[0])
+
+
+def run_points(arc: Any, sc: ScenarioConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(F, X) of a run's feasible designs: F = (aggregated E J, aggregated L s, area term),
+    the area term A in mm^2, or A * k(node) with a fabrication cost (as the enumeration)."""
     from problems.objectives import aggregate_parts_log10, log10_area_term
 
     ok = np.asarray(arc.feasible, bool) & np.isfinite(np.asarray(arc.score, float))
+    X = np.asarray(arc.X)[ok]
     if not np.any(ok):
-        return np.empty((0, 3))
+        return np.empty((0, 3)), X
     cfg = _objective(sc)
     lE, lL = aggregate_parts_log10(np.asarray(arc.energy_j)[ok], np.asarray(arc.latency_s)[ok],
                                    cfg)
     A = np.asarray(arc.area_mm2, float)[ok]
     if sc.fabrication_cost:
-        tech = scenario_space(sc).decode(np.asarray(arc.X)[ok]).technology_nm
+        tech = scenario_space(sc).decode(X).technology_nm
         A = 10.0 ** log10_area_term(A, cfg, tech)
-    F = np.column_stack([10.0 ** lE, 10.0 ** lL, A])
-    return nondominated(F)
+    return np.column_stack([10.0 ** lE, 10.0 ** lL, A]), X
 
 
 # -- loading ----------------------------------------------------------------------------------

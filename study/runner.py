@@ -41,7 +41,7 @@ from study.backend import Backend
 from study.config import StudyConfig
 from study.enumeration import estimate_seconds, merge_optimum
 from study.executors import default_jobs, execute_all
-from study.outdir import clean_partial
+from study.outdir import RECORD_NAME, StudyDirectory, clean_partial, study_record
 from study.session import StudySession, run_batch
 from study.tasks import Task, TaskBatch, optimum_parts, part_path, plan_study, read_json
 
@@ -53,13 +53,16 @@ ESTIMATE_ABOVE_S = 60.0  # an enumeration expected to take longer is announced w
 def run_study(config: StudyConfig, out: str | Path | None = None, jobs: int | None = None,
               dask: str | None = None, backend: Backend | None = None,
               progress: bool = True, baselines: bool = True, finalize: bool = True,
-              plots: bool = True, log: Callable[[str], None] | None = None) -> Path:
+              plots: bool = True, log: Callable[[str], None] | None = None,
+              force: bool = False) -> Path:
     """Run (or resume) a study; write every output into its directory and return it.
 
     ``jobs``: local worker processes (default: all cores; 1 = serial in this process).
     ``dask``: a scheduler address, or "local" for a `distributed.LocalCluster` of ``jobs``
     workers on 127.0.0.1. Results do not depend on either (each run is seeded on its own).
     ``backend``: the scenario -> problem adapter (default `Backend()`; tests use fakes).
+    The directory is locked for the whole run and must hold this study (`study.outdir`);
+    ``force`` moves another study's results aside first.
     """
     if out is not None:
         config = config.with_output(out)
@@ -69,19 +72,22 @@ def run_study(config: StudyConfig, out: str | Path | None = None, jobs: int | No
     jobs = jobs or default_jobs()
     session = StudySession(backend or Backend())
     say = log or (lambda msg: None)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ImcoptError(f"cannot create output directory {str(out)!r}: {exc}") from None
-    clean_partial(out)
     identities = {s.name: session.identity(s, config.convention) for s in config.scenarios}
-    atomic_write_json(out / "study.json", {"config": config.to_dict(),
-                                           "identities": identities})
-    _execute(config, out, session, identities, jobs, dask, progress, baselines, say)
-    if finalize:
-        from study.report import finalize_study
+    record = study_record(config, identities)
+    directory = StudyDirectory(out)
+    directory.claim(record, force=force, say=say)
+    try:
+        n = clean_partial(out)
+        if n:
+            say(f"removed {n} partial file(s) of an interrupted run")
+        atomic_write_json(out / RECORD_NAME, record)
+        _execute(config, out, session, identities, jobs, dask, progress, baselines, say)
+        if finalize:
+            from study.report import finalize_study
 
-        finalize_study(out, log=say, plots=plots, backend=session.backend)
+            finalize_study(out, log=say, plots=plots, backend=session.backend)
+    finally:
+        directory.release()
     return out
 
 

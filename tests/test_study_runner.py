@@ -205,13 +205,19 @@ def test_outputs_and_summary_schema(tmp_path: Path) -> None:
     assert (out / "optimum" / "toy.json").stat().st_mtime_ns == opt_mtime
 
 
-def test_changed_budget_reruns_instead_of_mixing(tmp_path: Path) -> None:
+def test_changed_budget_is_refused_then_forced_aside(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, scenarios=FAKE_STUDY["scenarios"][:1], seeds=1)
     out = run_fake(cfg, tmp_path / "s", jobs=1)
+    old_runs = (out / "runs.csv").read_bytes()
     cfg2 = write_config(tmp_path, scenarios=FAKE_STUDY["scenarios"][:1], seeds=1, budget=25)
-    run_fake(cfg2, out, jobs=1)
+    with pytest.raises(ImcoptError, match="budget 40 vs 25"):
+        run_fake(cfg2, out, jobs=1)
+    assert (out / "runs.csv").read_bytes() == old_runs
+    run_fake(cfg2, out, jobs=1, force=True)
     runs = pd.read_csv(out / "runs.csv")
     assert (runs["evaluations"] == 25).all()
+    (aside,) = out.glob(".previous-*")
+    assert (aside / "runs.csv").read_bytes() == old_runs  # moved, not deleted
 
 
 def test_dask_missing_gives_a_clear_error(tmp_path: Path, monkeypatch) -> None:

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "plot": "study.cli.analyse:plot",
     "report": "study.cli.analyse:report",
     "spaces": "study.cli.spaces:spaces",
+    "best": "study.cli.analyse:best",
 }
 
 

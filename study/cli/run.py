@@ -28,13 +28,18 @@ def quickstart_config() -> Path:
                    "a LocalCluster on 127.0.0.1 (needs the optional extra imcopt[dask]).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--no-plots", is_flag=True, help="Skip the figures (tables and report only).")
+@click.option("--force", is_flag=True,
+              help="If DIR holds another study (other config or cost model), move its results "
+                   "to DIR/.previous-<time>/ and start afresh (nothing is deleted).")
 @click.pass_obj
 def run(obj: dict | None, config: Path | None, out: Path | None, jobs: int | None,
-        dask: str | None, no_progress: bool, no_plots: bool) -> None:
+        dask: str | None, no_progress: bool, no_plots: bool, force: bool) -> None:
     """Run the study in CONFIG (YAML; default: the built-in quickstart study).
 
     Re-running with the same output directory resumes: finished runs and cached optima are
-    skipped. With --dask, every worker needs the same imcopt version installed.
+    skipped, damaged ones recomputed. One study per directory: a second run on it fails while
+    the first holds it; another config is refused unless --force. With --dask, every worker
+    needs the same imcopt version installed.
     """
     from study.config import load_study
     from study.runner import run_study
@@ -48,6 +53,7 @@ def run(obj: dict | None, config: Path | None, out: Path | None, jobs: int | Non
         cfg = cfg.with_output(out)
     result = run_study(cfg, jobs=jobs, dask=dask, backend=(obj or {}).get("backend"),
                        progress=not no_progress,
-                       plots=not no_plots, log=lambda msg: click.echo(msg, err=True))
+                       plots=not no_plots, log=lambda msg: click.echo(msg, err=True),
+                       force=force)
     click.echo(f"study {cfg.name!r} done in {time.perf_counter() - t0:.1f} s: "
                f"{result / 'report.md'}")
