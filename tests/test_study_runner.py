@@ -227,9 +227,10 @@ def test_dask_missing_gives_a_clear_error(tmp_path: Path, monkeypatch) -> None:
         run_fake(cfg, tmp_path / "d", dask="local")
 
 
-def test_real_backend_small_study(tmp_path: Path) -> None:
+def test_real_backend_small_study(tmp_path: Path, capsys) -> None:
     """Real cost model on a 1,260-design slice of the RRAM space, exact optimum by
-    enumeration checked against an independent brute force."""
+    enumeration checked against an independent brute force; the best design and the fronts
+    round-trip through `imcopt best --export` / `imcopt evaluate --design`."""
     from problems.objectives import ObjectiveConfig
     from problems.problem import JointIMCProblem
     from problems.spaces import SearchSpace
@@ -264,6 +265,44 @@ def test_real_backend_small_study(tmp_path: Path) -> None:
     spec = best[best["source"] == "specialist"].set_index("workload")["edap_j_s_mm2"]
     joint = best[best["source"] == "exact-optimum"].set_index("workload")["edap_j_s_mm2"]
     assert (joint >= spec * (1 - 1e-9)).all()  # a specialist is the per-workload lower bound
+    _round_trips(out, runs, tmp_path, capsys)
+
+
+def _round_trips(out: Path, runs: pd.DataFrame, tmp_path: Path, capsys) -> None:
+    from problems.hardware.cost import evaluate
+    from problems.hardware.design import DesignBatch
+    from problems.workloads import load_workloads
+    from study.analysis import DESIGN_PARAMS
+    from study.cli.main import main
+
+    design_file = tmp_path / "best.yaml"
+    main(["best", str(out), "--export", str(design_file)])
+    printed = capsys.readouterr().out
+    top = runs.sort_values(["best_score_j_s_mm2", "algorithm", "seed"]).iloc[0]
+    rec = json.loads((out / "runs" / "slice" / top["algorithm"]
+                      / f"seed-{top['seed']}.json").read_text())
+    assert f"by {top['algorithm']} (seed {top['seed']})" in printed
+    main(["evaluate", "--design", str(design_file), "--workloads", "paper-4", "--json"])
+    ev = json.loads(capsys.readouterr().out)
+    assert [w["energy_j"] for w in ev["workloads"]] == pytest.approx(rec["best_energy_j"],
+                                                                      rel=1e-12)
+    assert [w["latency_s"] for w in ev["workloads"]] == pytest.approx(rec["best_latency_s"],
+                                                                       rel=1e-12)
+    # the exact front and each algorithm's front: designs whose re-evaluation gives the row
+    opt = json.loads((out / "optimum" / "slice.json").read_text())
+    tables = [pd.read_csv(out / "optimum" / "slice-front.csv")]
+    assert len(tables[0]) == len(opt["front"])
+    tables += [pd.read_csv(out / "fronts" / "slice" / f"{a}.csv")
+               for a in ("random-search", "nsga2")]
+    wl = load_workloads("paper-4")
+    for t in tables:
+        assert len(t) and {"aggregated_energy_j", "aggregated_latency_s", "area_mm2"} <= set(t)
+        rows = t.iloc[[0, len(t) - 1]]
+        d = DesignBatch.from_dict({k: rows[k].tolist() for k in DESIGN_PARAMS if k in rows})
+        r = evaluate(d, wl, convention="physical")
+        assert r.energy_j.max(axis=1) == pytest.approx(rows["aggregated_energy_j"], rel=1e-9)
+        assert r.latency_s.max(axis=1) == pytest.approx(rows["aggregated_latency_s"], rel=1e-9)
+        assert r.area_mm2 == pytest.approx(rows["area_mm2"], rel=1e-9)
 
 
 def test_worker_with_a_different_model_refuses_to_run(tmp_path: Path) -> None:
