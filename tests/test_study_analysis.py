@@ -162,7 +162,7 @@ def test_cli_compare_plot_report(synthetic_study: Path, tmp_path: Path, capsys) 
     assert pngs == ["baselines_toy.png", "convergence_toy.png", "final_scores.png",
                     "fronts_toy.png", "parameters_toy.png"]
     assert all((synthetic_study / "plots" / p).read_bytes()[:4] == b"\x89PNG" for p in pngs)
-    main(["report", str(synthetic_study), "--no-plots"])
+    main(["report", str(synthetic_study), "--no-plots"], obj={"backend": SyntheticBackend()})
     report = (synthetic_study / "report.md").read_text()
     assert "| paper-ga | 4 |" in report and "plots/convergence_toy.png" in report
     with pytest.raises(SystemExit) as exc:
@@ -173,7 +173,7 @@ def test_cli_compare_plot_report(synthetic_study: Path, tmp_path: Path, capsys) 
 
 def test_report_of_a_study_without_finished_runs(synthetic_study: Path, tmp_path: Path) -> None:
     (tmp_path / "study.json").write_text((synthetic_study / "study.json").read_text())
-    main(["report", str(tmp_path), "--no-plots"])
+    main(["report", str(tmp_path), "--no-plots"], obj={"backend": SyntheticBackend()})
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary == {"scenarios": [{"name": "toy", "optimum": None, "algorithms": []}]}
     assert "0 of 8 runs finished" in (tmp_path / "report.md").read_text()

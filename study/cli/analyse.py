@@ -59,11 +59,14 @@ def plot(directory: Path) -> None:
 @click.command()
 @_DIR
 @click.option("--no-plots", is_flag=True, help="Reuse the figures already in DIR/plots.")
-def report(directory: Path, no_plots: bool) -> None:
-    """Rewrite runs.csv, best_designs.csv, summary.json, plots and report.md of a study."""
+@click.pass_obj
+def report(obj: dict | None, directory: Path, no_plots: bool) -> None:
+    """Rewrite runs.csv, best_designs.csv, summary.json, the front CSVs (optimum/*-front.csv,
+    fronts/), plots and report.md of a study."""
     from study.report import finalize_study
 
-    finalize_study(directory, log=lambda msg: click.echo(msg, err=True), plots=not no_plots)
+    finalize_study(directory, log=lambda msg: click.echo(msg, err=True), plots=not no_plots,
+                   backend=(obj or {}).get("backend"))
     click.echo(str(directory / "report.md"))
 
 
