@@ -15,7 +15,14 @@ from problems.errors import ImcoptError
 from study.backend import scenario_space
 from study.config import ScenarioConfig, StudyConfig, parse_study
 from study.indicators import nondominated
-from study.tasks import RunSpec, cached, read_json, run_status, scenario_fingerprint
+from study.tasks import (
+    RunSpec,
+    cached,
+    damage_reason,
+    read_json,
+    run_status,
+    scenario_fingerprint,
+)
 
 
 @dataclass
@@ -143,7 +150,7 @@ def load_results(out: str | Path) -> StudyResults:
                                identities.get(sc.name, ""))
                 rec, status, path = run_status(spec, out)
                 if status.startswith("damaged"):
-                    raise _damaged(out, path, status)
+                    raise _damaged(out, path, status, "run file")
                 if rec is None:
                     continue
                 records[spec.key] = rec
@@ -156,7 +163,7 @@ def load_results(out: str | Path) -> StudyResults:
             path = out / folder / f"{sc.name}.json"
             d, status = cached(path, fp)
             if status.startswith("damaged"):
-                raise _damaged(out, path, status)
+                raise _damaged(out, path, status, f"{folder} file")
             if d is not None:
                 store[sc.name] = d
     return StudyResults(out, config, runs, records, optimum, baselines)
@@ -180,7 +187,6 @@ def _run_row(rec: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _damaged(out: Path, path: Path, status: str) -> ImcoptError:
-    reason = status[len("damaged "):].strip("()")
-    return ImcoptError(f"damaged run file {path} ({reason}); re-run imcopt run {out} to "
-                       f"recompute")
+def _damaged(out: Path, path: Path, status: str, what: str) -> ImcoptError:
+    return ImcoptError(f"damaged {what} {path} ({damage_reason(status)}); re-run imcopt run "
+                       f"{out} to recompute")

@@ -165,8 +165,8 @@ def _run_tasks(tasks: list[Task], session: StudySession, jobs: int, dask: str | 
         if dask is None and jobs <= 1:  # in this process: one session for everything
             execute_all(lambda b: session.execute_batch(b.tasks),
                         batches(tasks, session.backend, 1), 1, None, on_done)
-        else:  # a fresh session per batch; >= 4 batches per worker keep progress live
-            size = max(1, min(4, len(tasks) // (4 * jobs)))
+        else:  # a fresh session per batch; >= 16 batches per worker keep progress live
+            size = max(1, min(4, len(tasks) // (16 * jobs)))
             execute_all(run_batch, batches(tasks, session.backend, size), jobs, dask, on_done)
     finally:
         bar.close()

@@ -10,6 +10,7 @@ matches the checksum; a damaged file is reported and recomputed, never trusted.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,11 @@ def read_json(path: Path) -> tuple[dict[str, Any] | None, str]:
     return data, "ok"
 
 
+def damage_reason(status: str) -> str:
+    """"damaged (reason)" -> "reason"."""
+    return status[len("damaged ("):-1] if status.startswith("damaged (") else status
+
+
 def cached(path: Path, fingerprint: str) -> tuple[dict[str, Any] | None, str]:
     """A cache file and its status: "ok", "missing", "stale" (another definition) or
     "damaged (reason)"."""
@@ -162,8 +168,8 @@ class StudyPlan:
                         identity=identities[s.name]) for s in self.todo_baselines])
 
 
-def plan_study(config: StudyConfig, out: Path, space_size: Any, identities: dict[str, str],
-               baselines: bool = True) -> StudyPlan:
+def plan_study(config: StudyConfig, out: Path, space_size: Callable[[ScenarioConfig], int],
+               identities: dict[str, str], baselines: bool = True) -> StudyPlan:
     """Every run of the study, and which runs / caches are missing or damaged in ``out``.
 
     ``space_size(scenario) -> int`` sizes the enumerations."""
@@ -173,7 +179,7 @@ def plan_study(config: StudyConfig, out: Path, space_size: Any, identities: dict
 
     def ok(path: Path, status: str) -> bool:
         if status.startswith("damaged"):
-            plan.damaged.append((path, status[len("damaged "):].strip("()")))
+            plan.damaged.append((path, damage_reason(status)))
         return status == "ok"
 
     for r in runs:
