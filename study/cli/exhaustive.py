@@ -102,8 +102,14 @@ def exhaustive(space_name: str, workload_spec: str, onnx_dims: tuple[str, ...],
     click.echo(f"space {space.name}: {space.size:,} designs; workloads "
                f"{', '.join(x.name for x in workloads)}; objective {describe(objective)}; "
                f"convention {convention}")
+    spec_edap = None
+    if aggregate == "normalized":  # each workload's optimum alone, cached on disk
+        from problems.specialists import specialist_edap
+
+        spec_edap = specialist_edap(space, workloads, objective, convention, chunk=chunk,
+                                    progress=not no_progress)
     res = exhaustive_search(space, workloads, objective, convention, top_k=top_k, chunk=chunk,
-                            progress=not no_progress)
+                            progress=not no_progress, specialist_edap=spec_edap)
     rate = res.n_designs / res.seconds if res.seconds > 0 else float("inf")
     click.echo(f"evaluated {res.n_designs:,} designs in {res.seconds:.1f} s "
                f"({rate:,.0f} designs/s); feasible {res.n_feasible:,}")
