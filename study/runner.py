@@ -41,7 +41,13 @@ from study.backend import Backend
 from study.config import StudyConfig
 from study.enumeration import estimate_seconds, merge_optimum
 from study.executors import default_jobs, execute_all
-from study.outdir import RECORD_NAME, StudyDirectory, clean_partial, study_record
+from study.outdir import (
+    RECORD_NAME,
+    StudyDirectory,
+    check_writable,
+    clean_partial,
+    study_record,
+)
 from study.session import StudySession, run_batch
 from study.tasks import Task, TaskBatch, optimum_parts, part_path, plan_study, read_json
 
@@ -77,6 +83,10 @@ def run_study(config: StudyConfig, out: str | Path | None = None, jobs: int | No
     directory = StudyDirectory(out)
     directory.claim(record, force=force, say=say)
     try:
+        check_writable([out / n for n in (RECORD_NAME, "runs.csv", "best_designs.csv",
+                                          "summary.json", "report.md")]
+                       + [out / d / RECORD_NAME for d in ("runs", "optimum", "baselines")]
+                       + ([out / "plots" / "final_scores.png"] if plots else []))
         n = clean_partial(out)
         if n:
             say(f"removed {n} partial file(s) of an interrupted run")

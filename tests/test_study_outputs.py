@@ -223,6 +223,28 @@ def test_unwritable_report_target(study_dir: Path, tmp_path: Path, capsys,
     assert snapshot(d) == before
 
 
+def test_run_checks_its_outputs_before_computing(study_dir: Path, tmp_path: Path,
+                                                  capsys) -> None:
+    d = tmp_path / "copy"
+    for rel, data in snapshot(study_dir).items():
+        (d / rel).parent.mkdir(parents=True, exist_ok=True)
+        (d / rel).write_bytes(data)
+    (d / "runs" / "toy" / "paper-ga" / "seed-1.json").unlink()  # one run left to compute
+    (d / "summary.json").unlink()
+    (d / "summary.json").mkdir()
+    before = snapshot(d)
+    cfg = write_config(tmp_path, scenarios=ONE, seeds=2)
+
+    class Refuse(FakeBackend):
+        def run(self, *a):  # noqa: ANN002, ANN201
+            raise AssertionError("computed before checking the outputs")
+
+    code, _, err = cli(["run", str(cfg), "--out", str(d), "--jobs", "1", "--no-progress"],
+                       capsys, backend=Refuse())
+    assert_one_error(code, err, f"cannot write {d / 'summary.json'}: it is a directory")
+    assert snapshot(d) == before
+
+
 # -- progress and time estimates -------------------------------------------------------------
 def test_progress_is_live_with_two_jobs(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, scenarios=ONE)
