@@ -295,3 +295,17 @@ def test_fake_study_writes_front_tables(study_dir: Path) -> None:
         dominated = [(np.all(F[i] >= F, axis=1) & np.any(F[i] > F, axis=1)).any()
                      for i in range(len(F))]
         assert not any(dominated)
+
+
+def test_exhaustive_search_announces_a_long_enumeration(monkeypatch, capsys) -> None:
+    from helpers_search import tiny_space, tiny_workloads
+
+    import problems.exhaustive as ex
+
+    space = tiny_space()
+    monkeypatch.setattr(ex, "ESTIMATE_ABOVE_S", 0.0)  # every enumeration counts as long
+    ex.exhaustive_search(space, tiny_workloads(), chunk=16, progress=True)
+    assert f"enumerating {space.size:,} designs of {space.name}: about " in capsys.readouterr().err
+    monkeypatch.setattr(ex, "ESTIMATE_ABOVE_S", 3600.0)
+    ex.exhaustive_search(space, tiny_workloads(), chunk=16, progress=True)
+    assert "enumerating" not in capsys.readouterr().err
