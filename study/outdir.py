@@ -207,29 +207,12 @@ def _now() -> str:
 
 # -- output targets --------------------------------------------------------------------------
 def check_writable(files: list[Path]) -> None:
-    """Before computing: each target file's folder can be created and written, and no target
-    is a folder. One `ImcoptError` "cannot write PATH: reason" for the first that fails."""
-    import tempfile
+    """Before computing: every target can be written (`problems.io.check_writable`, one probe
+    per folder); `OutputError` "cannot write PATH: reason" for the first that cannot."""
+    from problems.io import check_writable as check_one
 
     seen: set[Path] = set()
-    for f in files:
-        f = Path(f)
-        if f.is_dir():
-            raise ImcoptError(f"cannot write {f}: it is a directory")
-        d = f.parent
-        if d in seen:
-            continue
-        seen.add(d)
-        try:
-            probe = d
-            while not probe.exists():
-                probe = probe.parent
-            if not probe.is_dir():
-                raise NotADirectoryError(f"{probe} is a file, not a directory")
-            d.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=d, prefix=".imcopt-probe.", suffix=".tmp")
-            os.close(fd)
-            os.unlink(tmp)
-        except OSError as exc:
-            reason = exc.strerror if exc.strerror else str(exc)
-            raise ImcoptError(f"cannot write {f}: {reason}") from None
+    for f in map(Path, files):
+        if f.parent not in seen or f.is_dir():
+            check_one(f)
+            seen.add(f.parent)

@@ -16,7 +16,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from problems.errors import ImcoptError  # noqa: E402
 from study.analysis import (  # noqa: E402
     DESIGN_PARAMS,
     StudyResults,
@@ -41,17 +40,12 @@ DISPLAY_SCALE = {"glb_bytes": (2.0 ** 20, "global buffer (MiB)"),
 
 
 def _save(fig: Any, path: Path) -> Path:
-    import io
+    from problems.io import atomic_write_figure
 
-    from problems.io import atomic_write_bytes
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     try:
-        atomic_write_bytes(path, buf.getvalue())
-    except OSError as exc:
-        raise ImcoptError(f"cannot write {path}: {exc.strerror or exc}") from None
+        atomic_write_figure(path, fig, dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path
 
 

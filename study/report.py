@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from problems.errors import ImcoptError
 from problems.io import atomic_write_json, atomic_write_text
 from study.analysis import DESIGN_PARAMS, analyse, best_designs_table
 
@@ -131,14 +130,11 @@ def finalize_study(out: str | Path, log: Callable[[str], None] | None = None,
 
 
 def _write(path: Path, data: str | dict[str, Any]) -> None:
-    """Atomic write of text or JSON; an OSError becomes "cannot write PATH: reason"."""
-    try:
-        if isinstance(data, str):
-            atomic_write_text(path, data)
-        else:
-            atomic_write_json(path, data)
-    except OSError as exc:
-        raise ImcoptError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Atomic write of text or JSON (an OSError is `OutputError` "cannot write PATH: ...")."""
+    if isinstance(data, str):
+        atomic_write_text(path, data)
+    else:
+        atomic_write_json(path, data)
 
 
 def _design_text(d: dict[str, Any] | None) -> str:

@@ -215,7 +215,7 @@ def test_unwritable_report_target(study_dir: Path, tmp_path: Path, capsys,
     monkeypatch.setattr(study.report, "analyse",
                         lambda *a, **k: pytest.fail("computed before checking the outputs"))
     code, _, err = cli(["report", str(d), "--no-plots"], capsys)
-    assert_one_error(code, err, f"cannot write {d / 'report.md'}: it is a directory")
+    assert_one_error(code, err, f"cannot write {d / 'report.md'}: is a directory")
     assert snapshot(d) == before
     code, _, err = cli(["best", str(d), "--export", str(d / "runs.csv" / "design.yaml")],
                        capsys)
@@ -241,7 +241,7 @@ def test_run_checks_its_outputs_before_computing(study_dir: Path, tmp_path: Path
 
     code, _, err = cli(["run", str(cfg), "--out", str(d), "--jobs", "1", "--no-progress"],
                        capsys, backend=Refuse())
-    assert_one_error(code, err, f"cannot write {d / 'summary.json'}: it is a directory")
+    assert_one_error(code, err, f"cannot write {d / 'summary.json'}: is a directory")
     assert snapshot(d) == before
 
 

@@ -111,8 +111,5 @@ def best(directory: Path, scenario: str | None, export: Path | None) -> None:
         if export is not None:
             cfg = res.scenario(sc)
             text = design_yaml(b, directory, cfg.workloads, res.config.convention)
-            try:
-                atomic_write_text(export, text)
-            except OSError as exc:
-                raise ImcoptError(f"cannot write {export}: {exc.strerror or exc}") from None
+            atomic_write_text(export, text)
             click.echo(f"wrote {export}")
