@@ -66,7 +66,7 @@ def launch(cfg: Path, out: Path, delay: float, *extra: str) -> subprocess.Popen:
 def test_second_run_on_a_busy_directory_fails_at_once(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, scenarios=ONE)
     out = tmp_path / "busy"
-    first = launch(cfg, out, 0.5, "--no-progress")
+    first = launch(cfg, out, 3.0, "--no-progress")  # 8 runs x 3 s on 2 workers: ~12 s
     try:
         end = time.monotonic() + 60
         while not (out / ".imcopt-owner.json").is_file():
@@ -78,6 +78,7 @@ def test_second_run_on_a_busy_directory_fails_at_once(tmp_path: Path) -> None:
                         "--no-progress")
         _, err = second.communicate(timeout=60)
         took = time.monotonic() - t0
+        assert first.poll() is None, "the first study ended before the second was refused"
         assert_one_error(second.returncode, err, f"{out} is in use by pid {first.pid} on "
                                                  f"{socket.gethostname()} (since ")
         assert took < 20  # at once: it does not wait for the first study
