@@ -103,7 +103,7 @@ def exhaustive(space_name: str, workload_spec: str, onnx_dims: tuple[str, ...],
                f"{', '.join(x.name for x in workloads)}; objective {describe(objective)}; "
                f"convention {convention}")
     spec_edap = None
-    if aggregate == "normalized" and cache_ok:  # each workload's optimum alone, cached
+    if aggregate == "normalized":  # each workload's optimum alone (needs the cache)
         from problems.specialists import specialist_edap
 
         spec_edap = specialist_edap(space, workloads, objective, convention, chunk=chunk,
