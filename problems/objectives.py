@@ -35,6 +35,8 @@ KINDS = ("single", "multi", "many")
 AGGREGATES = ("max", "mean", "product", "geomean", "weighted", "normalized")
 NORMALIZED_BY = ("max", "mean")
 FABRICATION = (False, "alone", "product")
+#: the paper's chip-area constraint (PAPER.md: area <= 800 mm^2 in every experiment)
+DEFAULT_AREA_BUDGET_MM2 = 800.0
 
 #: relative fabrication cost per mm^2 by node (PAPER.md technology study; 32 nm = 100)
 NODE_COST_FACTOR: dict[int, float] = {7: 387.09, 10: 224.31, 14: 149.76, 22: 128.28, 32: 100.0,
@@ -59,7 +61,7 @@ class ObjectiveConfig:
     fabrication_cost: bool | str = False
     node_cost_factor: Mapping[int, float] = field(
         default_factory=lambda: dict(NODE_COST_FACTOR))
-    area_budget_mm2: float = 800.0
+    area_budget_mm2: float = DEFAULT_AREA_BUDGET_MM2
     #: accuracy (problems/hardware/snr.py): minimum output SNR in dB, one number or
     #: {workload: dB} (workloads not named are unconstrained; key "default" for the rest);
     #: ``snr_objective`` adds -min_w SNR_w / 10 as an objective to the multi / many forms (the

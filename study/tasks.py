@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from problems.fingerprint import digest, file_digest
-from study.config import AlgorithmConfig, ScenarioConfig, StudyConfig, _scenario_dict
+from study.config import AlgorithmConfig, ScenarioConfig, StudyConfig, scenario_dict
 
 #: (k, n_parts, start, stop) of one enumeration slice
 Part = tuple[int, int, int, int]
@@ -24,7 +24,7 @@ Part = tuple[int, int, int, int]
 
 def scenario_fingerprint(scenario: ScenarioConfig, convention: str, identity: str = "") -> str:
     """Identity of a scenario's cached optimum / baselines."""
-    return digest({"scenario": _scenario_dict(scenario) | {"exact_optimum": None},
+    return digest({"scenario": scenario_dict(scenario) | {"exact_optimum": None},
                    "convention": convention, "identity": identity}, 16)
 
 
@@ -44,7 +44,7 @@ class RunSpec:
         return (self.scenario.name, self.algorithm.label, self.seed)
 
     def fingerprint(self) -> str:
-        return digest({"scenario": _scenario_dict(self.scenario) | {"exact_optimum": None},
+        return digest({"scenario": scenario_dict(self.scenario) | {"exact_optimum": None},
                        "algorithm": [self.algorithm.name, self.algorithm.params],
                        "seed": self.seed, "budget": self.budget,
                        "convention": self.convention, "identity": self.identity}, 16)
