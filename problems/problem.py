@@ -44,7 +44,6 @@ import numpy as np
 from pymoo.core.problem import Problem
 
 from problems.errors import ImcoptError
-from problems.hardware.cost import evaluate
 from problems.hardware.design import RRAM, DesignBatch
 from problems.hardware.registry import DEFAULT_CONVENTION, get_cost_model
 from problems.hardware.snr import SNRConfig, SNRModel
@@ -98,6 +97,10 @@ def as_stack(workloads: WorkloadStack | Sequence[Workload] | Workload) -> Worklo
 
 class JointIMCProblem(Problem):
     """Choose one design (integer index vector into ``space``) for a set of workloads."""
+
+    #: evaluate through `CostModel.evaluate_factored` (mapping once per structure); False:
+    #: the plain `CostModel.evaluate` (the brute-force reference of the exactness tests)
+    factored: bool = True
 
     def __init__(self, space: SearchSpace, workloads: WorkloadStack | Sequence[Workload],
                  objective: ObjectiveConfig | None = None,
@@ -232,7 +235,7 @@ class JointIMCProblem(Problem):
         the batch is bisected and the designs it rejects alone become invalid (E = L = inf,
         A = nan): infeasible, never optimal. They are counted in ``n_model_errors``."""
         try:
-            r = (evaluate(designs, self.stack, self.convention) if self.objective.deployment is None
+            r = (self.model.evaluate_factored(designs, self.stack) if self.factored
                  else self.model.evaluate(designs, self.stack))
         except ImcoptError as exc:
             n, n_w = Xi.shape[0], self.stack.n_workloads

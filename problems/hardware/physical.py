@@ -347,7 +347,7 @@ class PhysicalModel(CostModel):
 
     name = CONVENTION
     description = "what the hardware must do (default for new studies)"
-    source_files = ("physical.py", "physical_counts.py", "mapping.py", "deployment.py",
+    source_files = ("physical.py", "physical_counts.py", "factored.py", "mapping.py", "deployment.py",
                     "components.py", "technology.py")
     data_files = ()
 
@@ -373,3 +373,13 @@ class PhysicalModel(CostModel):
     def _evaluate(self, designs: DesignBatch, stack: WorkloadStack,
                   breakdown: bool) -> CostResult:
         return _evaluate_unchecked(designs, stack, breakdown, self.deployment)
+
+    def evaluate_factored(self, designs: DesignBatch, stack: WorkloadStack) -> CostResult:
+        """Counts once per structure (`problems.hardware.factored`); plain otherwise."""
+        from problems.hardware import factored
+
+        if not factored.supports(self.deployment):
+            return self.evaluate(designs, stack)
+        self.check(designs, stack)
+        return factored.evaluate_factored(designs, stack, self.deployment,
+                                          action_costs(designs), area_breakdown_mm2(designs))

@@ -1,0 +1,169 @@
+"""Factored evaluation of the ``physical`` convention: the mapping once per structure.
+
+A design's mapping and action counts (`physical_counts.workload_counts`) depend only on its
+*structure* (memory, xbar_rows, xbar_cols, bits_per_cell, n_macros); voltage, cycle time, node,
+ADC, router groups and the GLB size enter through per-action costs (`physical.action_costs`),
+the GLB spill threshold and the per-layer max(compute, transfer) of the latency. So:
+
+1. `workload_counts` runs once per distinct structure in the batch (and the spill once per
+   distinct GLB size);
+2. energies = gathered counts x per-design action costs (per design x workload, in the same
+   elementwise order as `physical._evaluate_block`, so bit-identical);
+3. the per-layer latency terms (sum over a workload's layers of max(bit steps x step time,
+   activation transfer time) and the run-time weight loads) are one compiled loop
+   (`_latency_sums`, numba) over designs x layers with no temporaries.
+
+Same numbers as the plain evaluation up to summation order (max relative difference ~1e-15;
+tests/test_factored.py). Deployments with ``pipelined`` execution or ``per-workload``
+residency fall back to the plain evaluation.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from problems.hardware.deployment import Deployment
+from problems.hardware.design import DesignBatch
+from problems.hardware.physical_counts import _layer_constants, workload_counts
+from problems.hardware.result import CostResult
+from problems.workloads.stack import WorkloadStack
+
+CONVENTION = "physical"
+
+
+def structure_keys(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct mapping-determining structures (index of a design holding each) and each
+    design's structure index. Structure = (memory, xbar_rows, xbar_cols, bits_per_cell,
+    n_macros)."""
+    d = designs
+    key = ((((d.memory.astype(np.int64) * 8193 + d.xbar_rows) * 8193 + d.xbar_cols) * 9
+            + d.bits_per_cell) * (1 << 36) + d.n_macros)
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    return first, inv.reshape(-1)
+
+
+def supports(dep: Deployment) -> bool:
+    """Whether the factored path covers these deployment settings."""
+    return dep.execution == "sequential" and dep.residency != "per-workload"
+
+
+@numba.njit(cache=True, nogil=True)
+def _latency_sums(key, t_bit, io_s, spill, glb_bits, spill_dram_s, load_dram_s, row_s,
+                  written, steps_kl, wr_static_kl, wr_dyn_kl, io_l, batch_io_l, dram_bits_l,
+                  offsets, batch_div):  # pragma: no cover - compiled
+    """Per design x workload: busy = sum_l max(steps x t_bit, io x io_s [+ spill x dram]),
+    static weight load = sum_l max(rows x t_row, dram x dram bits) (written designs only) and
+    dynamic weight load = sum_l rows x t_row (the terms of `physical._evaluate_block`)."""
+    n_d = key.shape[0]
+    n_w = offsets.shape[0] - 1
+    busy = np.empty((n_d, n_w))
+    load_st = np.zeros((n_d, n_w))
+    load_dy = np.zeros((n_d, n_w))
+    for i in range(n_d):
+        k = key[i]
+        tb = t_bit[i]
+        ios = io_s[i]
+        sp = spill[i]
+        g = glb_bits[i]
+        dsp = spill_dram_s[i]
+        dl = load_dram_s[i]
+        rs = row_s[i]
+        wr = written[i]
+        for w in range(n_w):
+            acc = 0.0
+            acc_s = 0.0
+            acc_d = 0.0
+            for j in range(offsets[w], offsets[w + 1]):
+                c = steps_kl[k, j] * tb
+                v = ios * io_l[j]
+                if sp:
+                    e = 2.0 * max(batch_io_l[j] - g, 0.0)
+                    if batch_div > 1.0:
+                        e = e / batch_div
+                    v = v + e * dsp
+                acc += c if c >= v else v
+                acc_d += wr_dyn_kl[k, j] * rs
+                if wr:
+                    a = wr_static_kl[k, j] * rs
+                    b = dl * dram_bits_l[j]
+                    acc_s += a if a >= b else b
+            busy[i, w] = acc
+            load_st[i, w] = acc_s
+            load_dy[i, w] = acc_d
+    return busy, load_st, load_dy
+
+
+def evaluate_factored(designs: DesignBatch, stack: WorkloadStack, dep: Deployment,
+                      costs: dict[str, np.ndarray],
+                      area: dict[str, np.ndarray]) -> CostResult:
+    """`physical._evaluate_block` with the counts computed once per structure (checked input,
+    ``supports(dep)``; ``costs`` / ``area`` of every design from `physical.action_costs` /
+    `physical.area_breakdown_mm2`)."""
+    from problems.hardware.physical import ENERGY_KEYS, action_table
+
+    d = designs
+    first, inv = structure_keys(d)
+    reps = d.take(first)
+    n = workload_counts(reps, stack, dep)
+    lc = _layer_constants(stack)
+    n_k, n_l = len(reps), stack.n_layers
+    # per structure x layer tables (written rows include the passes of layers > chip)
+    wr_static = np.zeros((n_k, n_l))
+    wd = n["written_designs"]
+    wr_static[wd] = n["write_rows_static_layer"]
+    wr_dyn = np.zeros((n_k, n_l))
+    dyn = n["dynamic_layers"]
+    if dyn.size:
+        wr_dyn[:, dyn] = n["write_rows_dynamic_layer"]
+    written = np.zeros(n_k, dtype=bool)
+    written[wd] = True
+    # GLB spill (depends on the GLB only): as in `workload_counts`
+    io_bits = lc["input_tensor_bits"] + lc["output_tensor_bits"]
+    sequential_batch = dep.batch > 1 and dep.execution == "sequential"
+    batch_io = io_bits * dep.batch if sequential_batch else io_bits
+    glb_bits = d.glb_bytes.astype(float) * 8.0
+    spill = glb_bits < batch_io.max()
+    g_u, g_inv = np.unique(glb_bits[spill], return_inverse=True)
+    spill_u = 2.0 * np.maximum(batch_io - g_u[:, None], 0.0)
+    if sequential_batch:
+        spill_u /= dep.batch
+    spill_w = np.zeros((len(d), stack.n_workloads))
+    if g_u.size:
+        spill_w[spill] = np.add.reduceat(spill_u, stack.offsets[:-1], axis=1)[g_inv]
+    # energy: gathered counts x per-design costs (same elementwise order as the plain path)
+    per_w = {k: v[inv] if v.ndim == 2 and v.shape[0] == n_k else v for k, v in n.items()
+             if k in _ENERGY_COUNTS}
+    per_w["dram_spill_bits"] = spill_w
+    n_d, n_w = len(d), stack.n_workloads
+    per_w = {k: np.broadcast_to(v, (n_d, n_w)) for k, v in per_w.items()}
+    energy = action_table(per_w, costs).component_energy_j(ENERGY_KEYS)
+    # latency
+    t_bit = costs["bit_step_s"]
+    compute_w = n["bit_steps"][inv] * t_bit[:, None]
+    load_dram_s = np.where(d.is_sram, costs["dram_bit_s"], 0.0)
+    busy_w, load_st, load_dy = _latency_sums(
+        inv.astype(np.int64), t_bit, costs["io_bit_s"], spill, glb_bits, costs["dram_bit_s"],
+        load_dram_s, costs["row_write_s"], written[inv],
+        np.ascontiguousarray(n["bit_steps_layer"]), wr_static, wr_dyn, io_bits, batch_io,
+        lc["weights"] * lc["weight_bits"] * lc["static"],
+        stack.offsets.astype(np.int64), float(dep.batch) if sequential_batch else 1.0)
+    resident = n["weights_resident"][inv]
+    load_w = np.where(written[inv][:, None], load_st * ~resident / dep.batch, 0.0)
+    if dyn.size:
+        load_w = load_w + load_dy
+    stall_w = np.maximum(busy_w - compute_w, 0.0)
+    latency = {"compute": compute_w, "io_stall": stall_w, "weight_load": load_w}
+    return CostResult(
+        convention=CONVENTION, workloads=tuple(stack.names),
+        energy_j=sum(energy.values()), latency_s=compute_w + stall_w + load_w,
+        area_mm2=sum(area.values()), utilisation=n["cell_utilisation"][inv],
+        weights_resident=resident, valid=np.ones_like(resident, dtype=bool),
+        energy_breakdown_j=energy, area_breakdown_mm2=area, latency_breakdown_s=latency)
+
+
+#: the `workload_counts` keys `physical.action_table` reads
+_ENERGY_COUNTS = ("cell_reads", "row_activations", "conversions", "shift_adds", "psum_adds",
+                  "input_buffer_read_bits", "input_buffer_write_bits", "output_buffer_bits",
+                  "glb_read_bits", "glb_write_bits", "router_bits", "dram_bits",
+                  "cells_written")
