@@ -10,7 +10,10 @@ optimizers) and keeps, across chunks:
 - each workload's own best design (its "specialist": feasible for that workload alone,
   i.e. within the area budget and usable for that workload), at no extra cost.
 
-The cost model is a black box here (`problems.hardware.cost.evaluate`); no fast path is used.
+Designs are scored through `JointIMCProblem.evaluate_batch`, i.e. the cost model's factored
+evaluation (`CostModel.evaluate_factored`: the mapping once per distinct structure; the same
+numbers as the plain evaluation up to summation order). `exhaustive_parallel` runs contiguous
+slices in processes and merges them (`merge_results`).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class ExhaustiveResult:
     workload_best_x: np.ndarray          # (n_w, n_var); rows of -1 where no design is feasible
     workload_best_log10: np.ndarray      # (n_w,) log10 per-workload EDAP of that design
     flat_range: tuple[int, int] = field(default=(0, 0))  # enumerated [start, stop)
+    top_log10: np.ndarray | None = None  # (k,) log10 of top_scores as ranked (exact ties)
 
     @property
     def front(self) -> np.ndarray:
@@ -207,6 +211,7 @@ def exhaustive_search(
         top_x=top_x, top_scores=top_scores, top_designs=top_designs,
         front_x=front_x, front_log10=front_F,
         workload_best_x=wx, workload_best_log10=wbest, flat_range=(start, stop),
+        top_log10=top_ls,
     )
 
 
@@ -230,3 +235,98 @@ def _specialists_pass(space: SearchSpace, stack: WorkloadStack, objective: Objec
         raise ImcoptError(f"no feasible design in space {space.name} for workload(s) {bad}: "
                           f"their specialist EDAP is undefined")
     return 10.0 ** np.asarray(res.workload_best_log10, float)
+
+
+# -- several slices, several processes ---------------------------------------------------------
+def merge_results(parts: Sequence[ExhaustiveResult], space: SearchSpace,
+                  top_k: int) -> ExhaustiveResult:
+    """One `ExhaustiveResult` from the results of disjoint enumeration slices: the same optimum,
+    top-k, front and specialists as one pass over their union (ties -> lower index)."""
+    if not parts:
+        raise ImcoptError("merge_results: no parts")
+    parts = sorted(parts, key=lambda p: p.flat_range[0])
+    card = tuple(int(c) for c in space.cardinalities)
+
+    def flat(X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.int64).reshape(-1, space.n_var)
+        return np.ravel_multi_index(X.T, card) if X.shape[0] else np.zeros(0, np.int64)
+
+    top_fl = np.concatenate([flat(p.top_x) for p in parts])
+    top_s = np.concatenate([np.asarray(p.top_scores, float) for p in parts])
+    top_ls = np.concatenate([np.asarray(p.top_log10, float) for p in parts])
+    o = np.lexsort((top_fl, top_ls))[:top_k]
+    top_x = np.stack(np.unravel_index(top_fl[o], card), axis=1).astype(np.int64) \
+        if o.size else np.zeros((0, space.n_var), np.int64)
+    top_designs = [d for p in parts for d in p.top_designs]
+    top_designs = [top_designs[i] for i in o]
+    F = np.concatenate([p.front_log10 for p in parts])
+    FX = np.concatenate([np.asarray(p.front_x, np.int64).reshape(-1, space.n_var)
+                         for p in parts])
+    ff = flat(FX)
+    s = np.argsort(ff, kind="stable")
+    F, FX, ff = F[s], FX[s], ff[s]
+    keep = pareto_indices(F) if F.shape[0] else np.zeros(0, np.int64)
+    F, FX, ff = F[keep], FX[keep], ff[keep]
+    o2 = np.lexsort((ff, F[:, 1], F[:, 0])) if ff.size else np.zeros(0, np.int64)
+    n_w = parts[0].workload_best_log10.size
+    wb = np.full(n_w, np.inf)
+    wx = np.full((n_w, space.n_var), -1, dtype=np.int64)
+    for p in parts:                                   # enumeration order: strict < keeps ties
+        better = p.workload_best_log10 < wb
+        wb[better] = p.workload_best_log10[better]
+        wx[better] = p.workload_best_x[better]
+    first = parts[0]
+    return ExhaustiveResult(
+        space=first.space, workloads=first.workloads, objective=first.objective,
+        convention=first.convention, n_designs=sum(p.n_designs for p in parts),
+        n_feasible=sum(p.n_feasible for p in parts),
+        seconds=max(p.seconds for p in parts),
+        best_x=top_x[0] if top_x.shape[0] else None,
+        best_design=top_designs[0] if top_designs else None,
+        best_score=float(top_s[o[0]]) if o.size else float("inf"),
+        best_log10_score=float(top_ls[o[0]]) if o.size else float("inf"),
+        top_x=top_x, top_scores=top_s[o], top_designs=top_designs,
+        front_x=FX[o2], front_log10=F[o2], workload_best_x=wx, workload_best_log10=wb,
+        flat_range=(parts[0].flat_range[0], parts[-1].flat_range[1]), top_log10=top_ls[o])
+
+
+def _slice_job(args: tuple) -> ExhaustiveResult:
+    space, stack, objective, convention, top_k, chunk, spec, rng = args
+    return exhaustive_search(space, stack, objective, convention, top_k=top_k, chunk=chunk,
+                             progress=False, specialist_edap=spec, flat_range=rng)
+
+
+def exhaustive_parallel(
+    space: SearchSpace,
+    workloads: WorkloadStack | Sequence[Workload],
+    objective: ObjectiveConfig | None = None,
+    convention: str = "physical",
+    top_k: int = 10,
+    chunk: int = 200_000,
+    jobs: int = 1,
+    progress: bool = True,
+) -> ExhaustiveResult:
+    """`exhaustive_search` over ``jobs`` processes: the space is cut into ``jobs`` contiguous
+    slices (k * size // jobs, as `SearchSpace.enumerate_chunk`) and the results are merged
+    (`merge_results`); ``jobs=1`` is one pass in this process. ``seconds`` is wall time."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    if isinstance(jobs, bool) or not isinstance(jobs, int | np.integer) or jobs < 1:
+        raise ImcoptError(f"jobs must be a positive integer, got {jobs!r}")
+    objective = objective or ObjectiveConfig()
+    stack = as_stack(workloads)
+    if jobs == 1 or space.size < 2 * jobs:
+        return exhaustive_search(space, stack, objective, convention, top_k=top_k, chunk=chunk,
+                                 progress=progress)
+    spec = None
+    if objective.aggregate == "normalized":
+        spec = _specialists_pass(space, stack, objective, convention, chunk, progress)
+    n = int(jobs)
+    ranges = [(k * space.size // n, (k + 1) * space.size // n) for k in range(n)]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=n) as pool:
+        parts = list(pool.map(_slice_job, [(space, stack, objective, convention, top_k, chunk,
+                                            spec, r) for r in ranges]))
+    res = merge_results(parts, space, top_k)
+    res.seconds = time.perf_counter() - t0
+    return res

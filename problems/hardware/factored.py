@@ -11,10 +11,11 @@ the GLB spill threshold and the per-layer max(compute, transfer) of the latency.
    elementwise order as `physical._evaluate_block`, so bit-identical);
 3. the per-layer latency terms (sum over a workload's layers of max(bit steps x step time,
    activation transfer time) and the run-time weight loads) are one compiled loop
-   (`_latency_sums`, numba) over designs x layers with no temporaries.
+   (`_latency_sums`, numba) over designs x layers with no (n_d, n_l) temporaries.
 
-Same numbers as the plain evaluation up to summation order (max relative difference ~1e-15;
-tests/test_factored.py). Deployments with ``pipelined`` execution or ``per-workload``
+The same numbers as the plain evaluation, bit for bit: the same elementwise operations and,
+for the per-layer sums, numpy's own pairwise summation order (`_pairwise`), so an exhaustive
+search on it is exact by construction (tests/test_factored.py, test_exhaustive_exact.py). Deployments with ``pipelined`` execution or ``per-workload``
 residency fall back to the plain evaluation.
 """
 
@@ -49,48 +50,92 @@ def supports(dep: Deployment) -> bool:
 
 
 @numba.njit(cache=True, nogil=True)
+def _pairwise(a, lo, n):  # pragma: no cover - compiled
+    """numpy's pairwise summation of a[lo:lo+n] (numpy/_core/src/umath/loops_utils.h.src),
+    so that segment sums are bit-identical to ``np.add.reduceat``."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    if n <= 128:
+        r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+        r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+        i = 8
+        m = n - n % 8
+        while i < m:
+            r0 += a[lo + i]
+            r1 += a[lo + i + 1]
+            r2 += a[lo + i + 2]
+            r3 += a[lo + i + 3]
+            r4 += a[lo + i + 4]
+            r5 += a[lo + i + 5]
+            r6 += a[lo + i + 6]
+            r7 += a[lo + i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[lo + i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise(a, lo, n2) + _pairwise(a, lo + n2, n - n2)
+
+
+@numba.njit(cache=True, nogil=True)
+def _segment_sums(a, offsets, out, i):  # pragma: no cover - compiled
+    """out[i, w] = np.add.reduceat(a, offsets[:-1])[w] (a[start] + pairwise rest)."""
+    for w in range(offsets.shape[0] - 1):
+        s = offsets[w]
+        out[i, w] = a[s] + _pairwise(a, s + 1, offsets[w + 1] - s - 1)
+
+
+@numba.njit(cache=True, nogil=True)
 def _latency_sums(key, t_bit, io_s, spill, glb_bits, spill_dram_s, load_dram_s, row_s,
-                  written, steps_kl, wr_static_kl, wr_dyn_kl, io_l, batch_io_l, dram_bits_l,
-                  offsets, batch_div):  # pragma: no cover - compiled
+                  written, steps_kl, wr_static_kl, wr_dyn_kl, has_dyn, io_l, batch_io_l,
+                  dram_bits_l, offsets, batch_div):  # pragma: no cover - compiled
     """Per design x workload: busy = sum_l max(steps x t_bit, io x io_s [+ spill x dram]),
-    static weight load = sum_l max(rows x t_row, dram x dram bits) (written designs only) and
-    dynamic weight load = sum_l rows x t_row (the terms of `physical._evaluate_block`)."""
+    (written designs) static weight load = sum_l max(rows x t_row, dram x dram bits) and
+    dynamic weight load = sum_l rows x t_row (dynamic layers): the
+    per-layer terms of `physical._evaluate_block`, same operations, same summation order."""
     n_d = key.shape[0]
+    n_l = io_l.shape[0]
     n_w = offsets.shape[0] - 1
     busy = np.empty((n_d, n_w))
     load_st = np.zeros((n_d, n_w))
     load_dy = np.zeros((n_d, n_w))
+    buf = np.empty(n_l)
+    buf2 = np.empty(n_l)
     for i in range(n_d):
         k = key[i]
         tb = t_bit[i]
         ios = io_s[i]
-        sp = spill[i]
         g = glb_bits[i]
         dsp = spill_dram_s[i]
-        dl = load_dram_s[i]
-        rs = row_s[i]
-        wr = written[i]
-        for w in range(n_w):
-            acc = 0.0
-            acc_s = 0.0
-            acc_d = 0.0
-            for j in range(offsets[w], offsets[w + 1]):
-                c = steps_kl[k, j] * tb
-                v = ios * io_l[j]
-                if sp:
-                    e = 2.0 * max(batch_io_l[j] - g, 0.0)
-                    if batch_div > 1.0:
-                        e = e / batch_div
-                    v = v + e * dsp
-                acc += c if c >= v else v
-                acc_d += wr_dyn_kl[k, j] * rs
-                if wr:
-                    a = wr_static_kl[k, j] * rs
-                    b = dl * dram_bits_l[j]
-                    acc_s += a if a >= b else b
-            busy[i, w] = acc
-            load_st[i, w] = acc_s
-            load_dy[i, w] = acc_d
+        for j in range(n_l):
+            c = steps_kl[k, j] * tb
+            v = ios * io_l[j]
+            if spill[i]:
+                e = 2.0 * max(batch_io_l[j] - g, 0.0)
+                if batch_div > 1.0:
+                    e = e / batch_div
+                v = v + e * dsp
+            buf[j] = c if c >= v else v
+        _segment_sums(buf, offsets, busy, i)
+        if written[i]:
+            rs = row_s[i]
+            dl = load_dram_s[i]
+            for j in range(n_l):
+                a = wr_static_kl[k, j] * rs
+                b = dl * dram_bits_l[j]
+                buf2[j] = a if a >= b else b
+            _segment_sums(buf2, offsets, load_st, i)
+        if has_dyn:
+            rs = row_s[i]
+            for j in range(n_l):
+                buf2[j] = wr_dyn_kl[k, j] * rs
+            _segment_sums(buf2, offsets, load_dy, i)
     return busy, load_st, load_dy
 
 
@@ -112,8 +157,8 @@ def evaluate_factored(designs: DesignBatch, stack: WorkloadStack, dep: Deploymen
     wr_static = np.zeros((n_k, n_l))
     wd = n["written_designs"]
     wr_static[wd] = n["write_rows_static_layer"]
-    wr_dyn = np.zeros((n_k, n_l))
     dyn = n["dynamic_layers"]
+    wr_dyn = np.zeros((n_k, n_l))
     if dyn.size:
         wr_dyn[:, dyn] = n["write_rows_dynamic_layer"]
     written = np.zeros(n_k, dtype=bool)
@@ -145,13 +190,14 @@ def evaluate_factored(designs: DesignBatch, stack: WorkloadStack, dep: Deploymen
     busy_w, load_st, load_dy = _latency_sums(
         inv.astype(np.int64), t_bit, costs["io_bit_s"], spill, glb_bits, costs["dram_bit_s"],
         load_dram_s, costs["row_write_s"], written[inv],
-        np.ascontiguousarray(n["bit_steps_layer"]), wr_static, wr_dyn, io_bits, batch_io,
+        np.ascontiguousarray(n["bit_steps_layer"]), wr_static, wr_dyn, bool(dyn.size), io_bits,
+        batch_io,
         lc["weights"] * lc["weight_bits"] * lc["static"],
         stack.offsets.astype(np.int64), float(dep.batch) if sequential_batch else 1.0)
     resident = n["weights_resident"][inv]
     load_w = np.where(written[inv][:, None], load_st * ~resident / dep.batch, 0.0)
     if dyn.size:
-        load_w = load_w + load_dy
+        load_w += load_dy
     stall_w = np.maximum(busy_w - compute_w, 0.0)
     latency = {"compute": compute_w, "io_stall": stall_w, "weight_load": load_w}
     return CostResult(

@@ -244,7 +244,9 @@ def _evaluate_block(designs: DesignBatch, stack: WorkloadStack, breakdown: bool,
     dyn_load = None
     if dyn.size:
         dyn_load = n["write_rows_dynamic_layer"] * col(c["row_write_s"])
-        load_w += dyn_load @ memb[dyn]
+        dyn_full = np.zeros((len(designs), stack.n_layers))  # a sum in numpy's order (not
+        dyn_full[:, dyn] = dyn_load                          # BLAS): factored.py repeats it
+        load_w += _sum_w(dyn_full, stack)
     stall_w = np.maximum(busy_w - compute_w, 0.0)        # clamp summation round-off
     if dep.execution == "pipelined":
         compute_w, stall_w, load_w = _pipelined(n, stack, dep, busy_layer, io, dyn_load,

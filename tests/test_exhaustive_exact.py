@@ -1,0 +1,94 @@
+"""The exhaustive search (factored evaluation) == brute force (plain evaluation of every
+design) on random small sub-spaces of every built-in space, in both conventions; the
+multi-process search == one pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from problems.exhaustive import exhaustive_parallel, exhaustive_search, pareto_indices
+from problems.objectives import ObjectiveConfig
+from problems.problem import JointIMCProblem
+from problems.spaces import SearchSpace, Variable, list_spaces
+from problems.workloads import WorkloadStack, load_workloads
+
+STACKS = {name: WorkloadStack.of(load_workloads(name)) for name in ("paper-4", "paper-9")}
+MAX_SIZE = 300
+TOP_K = 5
+
+
+def sub_space(space: SearchSpace, rng: np.random.Generator) -> SearchSpace:
+    """A random sub-space: 1..3 values of every variable, at most MAX_SIZE designs."""
+    picks = [np.sort(rng.choice(v.cardinality, size=min(v.cardinality, int(rng.integers(1, 4))),
+                                replace=False)) for v in space.variables]
+    while int(np.prod([p.size for p in picks])) > MAX_SIZE:
+        i = int(np.argmax([p.size for p in picks]))
+        picks[i] = picks[i][:-1]
+    variables = [Variable(v.name, v.values[p], v.unit)
+                 for v, p in zip(space.variables, picks, strict=True)]
+    return SearchSpace(f"{space.name}-sub", variables, fixed=space.fixed)
+
+
+def brute_force(space: SearchSpace, stack: WorkloadStack, cfg: ObjectiveConfig,
+                convention: str) -> dict[str, object]:
+    """Plain evaluation of every design; optimum, top-k, front, specialists by definition."""
+    problem = JointIMCProblem(space, stack, cfg, convention)
+    problem.factored = False
+    X = space.index_range(0, space.size)
+    r = problem.evaluate_batch(X)
+    flat = np.arange(space.size)
+    feas = r["feasible"]
+    order = np.lexsort((flat, r["log10_score"]))
+    order = order[feas[order]][:TOP_K]
+    P, fl = r["parts_log10"][feas], flat[feas]
+    front = set(fl[pareto_indices(P)].tolist()) if fl.size else set()
+    W = r["workload_log10"]
+    spec = np.where(np.isfinite(W).any(axis=0), np.argmin(W, axis=0), -1)
+    return {"top": order, "scores": r["score"][order], "front": front, "spec": spec,
+            "spec_log10": W.min(axis=0), "n_feasible": int(feas.sum())}
+
+
+CASES = ([(s, "physical", w) for s in list_spaces() for w in ("paper-4", "paper-9")]
+         + [(s, "cimloop", "paper-4") for s in list_spaces()])
+
+
+@pytest.mark.parametrize("space_name,convention,stack_name", CASES)
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), agg=st.sampled_from(["max", "mean", "product"]))
+def test_exhaustive_equals_brute_force(space_name: str, convention: str, stack_name: str,
+                                       seed: int, agg: str) -> None:
+    space = sub_space(SearchSpace.load(space_name), np.random.default_rng(seed))
+    stack = STACKS[stack_name]
+    cfg = ObjectiveConfig(aggregate=agg)
+    ref = brute_force(space, stack, cfg, convention)
+    res = exhaustive_search(space, stack, cfg, convention, top_k=TOP_K, chunk=97,
+                            progress=False)
+    assert res.n_feasible == ref["n_feasible"]
+    got_top = space.flat_index(res.top_x) if res.top_x.shape[0] else np.zeros(0, int)
+    np.testing.assert_array_equal(got_top, ref["top"])
+    np.testing.assert_allclose(res.top_scores, ref["scores"], rtol=1e-12)
+    got_front = set(space.flat_index(res.front_x).tolist()) if res.front_x.shape[0] else set()
+    assert got_front == ref["front"]
+    got_spec = np.array([space.flat_index(x[None])[0] if x[0] >= 0 else -1
+                         for x in res.workload_best_x])
+    np.testing.assert_array_equal(got_spec, ref["spec"])
+    fin = np.isfinite(ref["spec_log10"])
+    np.testing.assert_allclose(res.workload_best_log10[fin], ref["spec_log10"][fin],
+                               rtol=1e-12)
+
+
+def test_parallel_equals_one_pass() -> None:
+    space = sub_space(SearchSpace.load("extended"), np.random.default_rng(5))
+    cfg = ObjectiveConfig(aggregate="max")
+    one = exhaustive_search(space, STACKS["paper-4"], cfg, top_k=TOP_K, progress=False)
+    two = exhaustive_parallel(space, STACKS["paper-4"], cfg, top_k=TOP_K, jobs=2,
+                              progress=False)
+    assert one.n_designs == two.n_designs == space.size
+    assert one.n_feasible == two.n_feasible
+    np.testing.assert_array_equal(one.top_x, two.top_x)
+    np.testing.assert_array_equal(one.top_scores, two.top_scores)
+    np.testing.assert_array_equal(one.front_x, two.front_x)
+    np.testing.assert_array_equal(one.workload_best_x, two.workload_best_x)
