@@ -151,8 +151,9 @@ def exhaustive_search(
             # top-k
             ls = r["log10_score"][feas]
             fl = flat[feas]
-            if ls.size > top_k:
-                sel = np.argpartition(ls, top_k - 1)[:top_k]
+            if ls.size > top_k:   # every design tied with the k-th (ties -> lower index)
+                kth = np.partition(ls, top_k - 1)[top_k - 1]
+                sel = np.flatnonzero(ls <= kth)
                 ls, fl = ls[sel], fl[sel]
             ls = np.concatenate([top_ls, ls])
             fl = np.concatenate([top_flat, fl])
@@ -305,22 +306,25 @@ def exhaustive_parallel(
     chunk: int = 200_000,
     jobs: int = 1,
     progress: bool = True,
+    specialist_edap: np.ndarray | None = None,
 ) -> ExhaustiveResult:
     """`exhaustive_search` over ``jobs`` processes: the space is cut into ``jobs`` contiguous
     slices (k * size // jobs, as `SearchSpace.enumerate_chunk`) and the results are merged
-    (`merge_results`); ``jobs=1`` is one pass in this process. ``seconds`` is wall time."""
+    (`merge_results`); ``jobs=1`` is one pass in this process. ``seconds`` is wall time.
+    ``specialist_edap`` (normalized aggregation): the workloads' optima alone, e.g. from the
+    specialists cache; computed by an uncached pass when not given."""
     from concurrent.futures import ProcessPoolExecutor
 
     if isinstance(jobs, bool) or not isinstance(jobs, int | np.integer) or jobs < 1:
         raise ImcoptError(f"jobs must be a positive integer, got {jobs!r}")
     objective = objective or ObjectiveConfig()
     stack = as_stack(workloads)
+    spec = specialist_edap
+    if spec is None and objective.aggregate == "normalized":
+        spec = _specialists_pass(space, stack, objective, convention, chunk, progress)
     if jobs == 1 or space.size < 2 * jobs:
         return exhaustive_search(space, stack, objective, convention, top_k=top_k, chunk=chunk,
-                                 progress=progress)
-    spec = None
-    if objective.aggregate == "normalized":
-        spec = _specialists_pass(space, stack, objective, convention, chunk, progress)
+                                 progress=progress, specialist_edap=spec)
     n = int(jobs)
     ranges = [(k * space.size // n, (k + 1) * space.size // n) for k in range(n)]
     t0 = time.perf_counter()

@@ -65,12 +65,14 @@ def front_records(res: ExhaustiveResult, space: SearchSpace) -> list[dict[str, o
 @click.option("--weights", type=str, default=None,
               help="comma-separated per-workload weights (for --aggregate weighted)")
 @click.option("--no-progress", is_flag=True, default=False, help="hide the progress bar")
+@click.option("--jobs", type=int, default=1, show_default=True,
+              help="processes (contiguous slices of the enumeration, merged exactly)")
 def exhaustive(space_name: str, workload_spec: str, onnx_dims: tuple[str, ...],
                onnx_skip_unsupported: bool, aggregate: str, convention: str,
                top_k: int, chunk: int, json_out: Path | None, weights: str | None,
-               no_progress: bool) -> None:
+               no_progress: bool, jobs: int) -> None:
     """Enumerate every design of a space; print the optimum, the top-k and the front size."""
-    from problems.exhaustive import exhaustive_search
+    from problems.exhaustive import exhaustive_parallel
     from problems.spaces import SearchSpace
     from problems.specialists import cache_dir, store_specialists, write_json_atomic
 
@@ -83,6 +85,7 @@ def exhaustive(space_name: str, workload_spec: str, onnx_dims: tuple[str, ...],
         raise ImcoptError(f"--convention {convention!r}; allowed: {', '.join(CONVENTIONS)}")
     _positive("top-k", top_k)
     _positive("chunk", chunk)
+    _positive("jobs", jobs)
     w: tuple[float, ...] | None = None
     if weights is not None:
         try:
@@ -108,8 +111,9 @@ def exhaustive(space_name: str, workload_spec: str, onnx_dims: tuple[str, ...],
 
         spec_edap = specialist_edap(space, workloads, objective, convention, chunk=chunk,
                                     progress=not no_progress)
-    res = exhaustive_search(space, workloads, objective, convention, top_k=top_k, chunk=chunk,
-                            progress=not no_progress, specialist_edap=spec_edap)
+    res = exhaustive_parallel(space, workloads, objective, convention, top_k=top_k,
+                              chunk=chunk, jobs=jobs, progress=not no_progress,
+                              specialist_edap=spec_edap)
     rate = res.n_designs / res.seconds if res.seconds > 0 else float("inf")
     click.echo(f"evaluated {res.n_designs:,} designs in {res.seconds:.1f} s "
                f"({rate:,.0f} designs/s); feasible {res.n_feasible:,}")
