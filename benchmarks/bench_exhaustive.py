@@ -1,11 +1,17 @@
-"""Benchmark: exhaustive enumeration of a space (default: all of rram-paper x paper-4 x max).
+"""Benchmark of the exact enumeration (issue 12 targets), one run, ratios in that run.
 
-Target: the whole rram-paper space (12,096,000 designs) x paper-4 x max in <= 10 min on one
-core. ``--limit N`` enumerates only the first N designs (quick check); the time for the whole
-space is then extrapolated linearly and printed as an estimate.
+For every target case it enumerates a slice of the space (``--limit`` designs, default 400,000;
+``--full`` the whole space) twice: with the plain evaluation (`JointIMCProblem.factored =
+False`, the reference) and with the factored one (the default); prints designs/s, the ratio,
+the CPU time of the slice and the extrapolated time of the whole space (linear in the number
+of designs: the enumeration is one pass in chunks), and the peak RSS of the process.
+``--jobs N`` also times the factored enumeration of the slice on N processes (wall time).
 
-    python benchmarks/bench_exhaustive.py [--space rram-paper] [--workloads paper-4]
-        [--aggregate max] [--convention physical] [--chunk 200000] [--limit N]
+Targets: rram-paper x paper-4 x max <= 5 s physical, <= 10 s cimloop; sram-paper-9 x paper-9 x
+mean <= 10 s (cimloop: paper-4, it cannot model paper-9's attention layers); extended x paper-4
+<= 10 min physical; peak memory <= 2 GB.
+
+    python benchmarks/bench_exhaustive.py [--limit 400000] [--full] [--jobs 2] [--case NAME]
 """
 
 from __future__ import annotations
@@ -13,56 +19,91 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import resource
 import sys
 import time
 
+CASES = {  # name -> (space, workloads, aggregate, convention, target seconds)
+    "rram4-max-physical": ("rram-paper", "paper-4", "max", "physical", 5.0),
+    "rram4-max-cimloop": ("rram-paper", "paper-4", "max", "cimloop", 10.0),
+    "sram9-mean-physical": ("sram-paper-9", "paper-9", "mean", "physical", 10.0),
+    "sram9-mean-cimloop-paper4": ("sram-paper-9", "paper-4", "mean", "cimloop", 10.0),
+    "extended4-max-physical": ("extended", "paper-4", "max", "physical", 600.0),
+}
+
+
+def _run(space, stack, cfg, convention: str, stop: int, factored: bool) -> tuple[float, float,
+                                                                               object]:
+    """(wall s, CPU s, result) of the enumeration of designs [0, stop)."""
+    import problems.exhaustive as ex
+    from problems.problem import JointIMCProblem
+
+    old = JointIMCProblem.factored
+    JointIMCProblem.factored = factored
+    try:
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = ex.exhaustive_search(space, stack, cfg, convention, top_k=10, progress=False,
+                                   flat_range=(0, stop))
+        return time.perf_counter() - t0, time.process_time() - c0, res
+    finally:
+        JointIMCProblem.factored = old
+
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; print wall time and designs/s (and a JSON line)."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the target says
+    """Run the benchmark; print one line per case and a JSON summary."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    os.environ.setdefault("MKL_NUM_THREADS", "1")
-    from problems.exhaustive import exhaustive_search
+    import numpy as np
+
+    from problems.exhaustive import exhaustive_parallel
     from problems.objectives import ObjectiveConfig
     from problems.spaces import SearchSpace
-    from problems.workloads import load_workloads
+    from problems.workloads import WorkloadStack, load_workloads
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--space", default="rram-paper")
-    ap.add_argument("--workloads", default="paper-4")
-    ap.add_argument("--aggregate", default="max")
-    ap.add_argument("--convention", default="physical")
-    ap.add_argument("--chunk", type=int, default=200_000)
-    ap.add_argument("--limit", type=int, default=None, help="enumerate only the first N designs")
-    ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--limit", type=int, default=400_000)
+    ap.add_argument("--full", action="store_true", help="enumerate the whole spaces")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--case", action="append", choices=sorted(CASES), default=None)
+    ap.add_argument("--no-plain", action="store_true", help="skip the plain reference")
     a = ap.parse_args(argv)
-
-    space = SearchSpace.load(a.space)
-    workloads = load_workloads(a.workloads)
-    stop = space.size if a.limit is None else min(space.size, a.limit)
-    cpu0 = time.process_time()
-    res = exhaustive_search(space, workloads, ObjectiveConfig(aggregate=a.aggregate),
-                            a.convention, top_k=10, chunk=a.chunk, progress=not a.no_progress,
-                            flat_range=(0, stop))
-    cpu_s = time.process_time() - cpu0
-    rate = res.n_designs / res.seconds
-    full_s = space.size / rate
-    print(f"space {space.name} ({space.size:,} designs) x {a.workloads} "
-          f"({sum(w.n_layers for w in workloads)} layers) x {a.aggregate}, {a.convention}")
-    print(f"enumerated {res.n_designs:,} designs in {res.seconds:.1f} s = {rate:,.0f} designs/s"
-          f" (process CPU {cpu_s:.1f} s); feasible {res.n_feasible:,}; "
-          f"front {res.front_x.shape[0]}")
-    if stop < space.size:
-        print(f"estimated whole space: {full_s:.0f} s ({full_s / 60:.1f} min)")
-    print(f"best score {res.best_score:.6g}: {res.best_design}")
-    print(json.dumps({"space": space.name, "workloads": a.workloads, "aggregate": a.aggregate,
-                      "convention": a.convention, "n_designs": res.n_designs,
-                      "seconds": round(res.seconds, 2),
-                      "cpu_seconds": round(cpu_s, 2), "designs_per_s": round(rate),
-                      "estimated_full_s": round(full_s, 1), "n_feasible": res.n_feasible,
-                      "front_size": int(res.front_x.shape[0]), "best_score": res.best_score,
-                      "python": platform.python_version()}))
+    out = []
+    for name in a.case or list(CASES):
+        sp, wl, agg, conv, target = CASES[name]
+        space = SearchSpace.load(sp)
+        stack = WorkloadStack.of(load_workloads(wl))
+        cfg = ObjectiveConfig(aggregate=agg)
+        stop = space.size if a.full else min(space.size, a.limit)
+        _run(space, stack, cfg, conv, min(stop, 2000), True)      # compile / warm caches
+        row = {"case": name, "designs": stop, "space_size": space.size,
+               "layers": stack.n_layers, "target_s": target}
+        wf, cf, rf = _run(space, stack, cfg, conv, stop, True)
+        row.update(factored_s=round(wf, 2), factored_cpu_s=round(cf, 2),
+                   factored_designs_per_s=round(stop / wf),
+                   design_layers_per_s=round(stop * stack.n_layers / wf),
+                   est_full_cpu_s=round(cf * space.size / stop, 1))
+        if not a.no_plain:
+            wp, cp, rp = _run(space, stack, cfg, conv, stop, False)
+            same = (np.array_equal(rp.top_x, rf.top_x)
+                    and np.array_equal(rp.top_scores, rf.top_scores)
+                    and np.array_equal(rp.front_x, rf.front_x)
+                    and np.array_equal(rp.workload_best_x, rf.workload_best_x))
+            row.update(plain_s=round(wp, 2), speedup=round(wp / wf, 2), same_result=same)
+        if a.jobs > 1:
+            sub = space if stop == space.size else None
+            if sub is not None:
+                t0 = time.perf_counter()
+                exhaustive_parallel(space, stack, cfg, conv, jobs=a.jobs, progress=False)
+                row.update(parallel_wall_s=round(time.perf_counter() - t0, 2), jobs=a.jobs)
+        row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        out.append(row)
+        print(f"{name:28s} {stop:>12,} designs  factored {wf:7.2f} s "
+              f"({stop / wf:>10,.0f}/s, CPU {cf:6.2f} s)  "
+              + (f"plain {row['plain_s']:7.2f} s  x{row['speedup']:.2f} same={row['same_result']}  "
+                 if not a.no_plain else "")
+              + f"whole space ~{row['est_full_cpu_s']:.0f} CPU-s (target {target:.0f} s)  "
+              f"RSS {row['peak_rss_mb']} MB", flush=True)
+    print(json.dumps(out))
     return 0
 
 

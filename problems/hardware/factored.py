@@ -7,8 +7,8 @@ the GLB spill threshold and the per-layer max(compute, transfer) of the latency.
 
 1. `workload_counts` runs once per distinct structure in the batch (and the spill once per
    distinct GLB size);
-2. energies = gathered counts x per-design action costs (per design x workload, in the same
-   elementwise order as `physical._evaluate_block`, so bit-identical);
+2. energies = counts per structure x per-design action costs, one compiled loop
+   (`_energy_sums`) doing `ActionTable`'s operations in its order;
 3. the per-layer latency terms (sum over a workload's layers of max(bit steps x step time,
    activation transfer time) and the run-time weight loads) are one compiled loop
    (`_latency_sums`, numba) over designs x layers with no (n_d, n_l) temporaries.
@@ -113,15 +113,20 @@ def _latency_sums(key, t_bit, io_s, spill, glb_bits, spill_dram_s, load_dram_s, 
         ios = io_s[i]
         g = glb_bits[i]
         dsp = spill_dram_s[i]
-        for j in range(n_l):
-            c = steps_kl[k, j] * tb
-            v = ios * io_l[j]
-            if spill[i]:
+        steps = steps_kl[k]
+        if spill[i]:
+            for j in range(n_l):
+                c = steps[j] * tb
                 e = 2.0 * max(batch_io_l[j] - g, 0.0)
                 if batch_div > 1.0:
                     e = e / batch_div
-                v = v + e * dsp
-            buf[j] = c if c >= v else v
+                v = ios * io_l[j] + e * dsp
+                buf[j] = c if c >= v else v
+        else:
+            for j in range(n_l):
+                c = steps[j] * tb
+                v = ios * io_l[j]
+                buf[j] = c if c >= v else v
         _segment_sums(buf, offsets, busy, i)
         if written[i]:
             rs = row_s[i]
@@ -139,13 +144,52 @@ def _latency_sums(key, t_bit, io_s, spill, glb_bits, spill_dram_s, load_dram_s, 
     return busy, load_st, load_dy
 
 
+@numba.njit(cache=True, nogil=True)
+def _energy_sums(key, counts_akw, cost_ad, spill_w, dram_action, comp_of_action,
+                 n_comp):  # pragma: no cover - compiled
+    """Total energy per design x workload: per action count x energy, summed per component in
+    action order, components summed in order from 0 (`ActionTable.component_energy_j`, then
+    ``sum`` over components: the same operations in the same order)."""
+    n_a = counts_akw.shape[0]
+    n_w = counts_akw.shape[2]
+    n_d = key.shape[0]
+    out = np.empty((n_d, n_w))
+    comp = np.empty(n_comp)
+    seen = np.zeros(n_comp, dtype=np.bool_)
+    for i in range(n_d):
+        k = key[i]
+        for w in range(n_w):
+            seen[:] = False
+            for a in range(n_a):
+                cnt = counts_akw[a, k, w]
+                if a == dram_action:
+                    cnt = cnt + spill_w[i, w]
+                e = cnt * cost_ad[a, i]
+                c = comp_of_action[a]
+                if seen[c]:
+                    comp[c] = comp[c] + e
+                else:
+                    comp[c] = e
+                    seen[c] = True
+            total = 0.0
+            for c in range(n_comp):
+                if seen[c]:
+                    total = total + comp[c]
+            out[i, w] = total
+    return out
+
+
 def evaluate_factored(designs: DesignBatch, stack: WorkloadStack, dep: Deployment,
                       costs: dict[str, np.ndarray],
                       area: dict[str, np.ndarray]) -> CostResult:
     """`physical._evaluate_block` with the counts computed once per structure (checked input,
     ``supports(dep)``; ``costs`` / ``area`` of every design from `physical.action_costs` /
     `physical.area_breakdown_mm2`)."""
-    from problems.hardware.physical import ENERGY_KEYS, action_table
+    from problems.hardware.physical import ACTIONS, ENERGY_KEYS
+
+    # the dram action's count is dram_bits (per structure) + the spill (per design)
+    actions = [(a, "dram_bits" if k == "dram_bits_total" else k, c, part)
+                    for a, k, c, part in ACTIONS]
 
     d = designs
     first, inv = structure_keys(d)
@@ -176,13 +220,16 @@ def evaluate_factored(designs: DesignBatch, stack: WorkloadStack, dep: Deploymen
     spill_w = np.zeros((len(d), stack.n_workloads))
     if g_u.size:
         spill_w[spill] = np.add.reduceat(spill_u, stack.offsets[:-1], axis=1)[g_inv]
-    # energy: gathered counts x per-design costs (same elementwise order as the plain path)
-    per_w = {k: v[inv] if v.ndim == 2 and v.shape[0] == n_k else v for k, v in n.items()
-             if k in _ENERGY_COUNTS}
-    per_w["dram_spill_bits"] = spill_w
+    # energy: counts per structure x per-design costs (same operations as the plain path)
     n_d, n_w = len(d), stack.n_workloads
-    per_w = {k: np.broadcast_to(v, (n_d, n_w)) for k, v in per_w.items()}
-    energy = action_table(per_w, costs).component_energy_j(ENERGY_KEYS)
+    counts_akw = np.stack([np.broadcast_to(n[k], (n_k, n_w)) for _, k, _, _ in actions])
+    cost_ad = np.stack([np.asarray(costs[c], float) for _, _, c, _ in actions])
+    comps = [part for _, _, _, part in actions]
+    order = [c for c in ENERGY_KEYS if c in comps]
+    comp_of_action = np.array([order.index(c) for c in comps], dtype=np.int64)
+    dram_action = [a for a, _, _, _ in actions].index("dram_bit")
+    energy_j = _energy_sums(inv.astype(np.int64), counts_akw, cost_ad, spill_w, dram_action,
+                            comp_of_action, len(order))
     # latency
     t_bit = costs["bit_step_s"]
     compute_w = n["bit_steps"][inv] * t_bit[:, None]
@@ -202,14 +249,8 @@ def evaluate_factored(designs: DesignBatch, stack: WorkloadStack, dep: Deploymen
     latency = {"compute": compute_w, "io_stall": stall_w, "weight_load": load_w}
     return CostResult(
         convention=CONVENTION, workloads=tuple(stack.names),
-        energy_j=sum(energy.values()), latency_s=compute_w + stall_w + load_w,
+        energy_j=energy_j, latency_s=compute_w + stall_w + load_w,
         area_mm2=sum(area.values()), utilisation=n["cell_utilisation"][inv],
         weights_resident=resident, valid=np.ones_like(resident, dtype=bool),
-        energy_breakdown_j=energy, area_breakdown_mm2=area, latency_breakdown_s=latency)
+        energy_breakdown_j=None, area_breakdown_mm2=area, latency_breakdown_s=latency)
 
-
-#: the `workload_counts` keys `physical.action_table` reads
-_ENERGY_COUNTS = ("cell_reads", "row_activations", "conversions", "shift_adds", "psum_adds",
-                  "input_buffer_read_bits", "input_buffer_write_bits", "output_buffer_bits",
-                  "glb_read_bits", "glb_write_bits", "router_bits", "dram_bits",
-                  "cells_written")
