@@ -15,8 +15,9 @@ the GLB spill threshold and the per-layer max(compute, transfer) of the latency.
 
 The same numbers as the plain evaluation, bit for bit: the same elementwise operations and,
 for the per-layer sums, numpy's own pairwise summation order (`_pairwise`), so an exhaustive
-search on it is exact by construction (tests/test_factored.py, test_exhaustive_exact.py). Deployments with ``pipelined`` execution or ``per-workload``
-residency fall back to the plain evaluation.
+search on it is exact by construction (tests/test_factored.py, test_exhaustive_exact.py).
+Deployments with ``pipelined`` execution or ``per-workload`` residency fall back to the plain
+evaluation. The energy breakdown per component is not returned (use `evaluate`).
 """
 
 from __future__ import annotations
@@ -221,7 +222,7 @@ def evaluate_factored(designs: DesignBatch, stack: WorkloadStack, dep: Deploymen
     if g_u.size:
         spill_w[spill] = np.add.reduceat(spill_u, stack.offsets[:-1], axis=1)[g_inv]
     # energy: counts per structure x per-design costs (same operations as the plain path)
-    n_d, n_w = len(d), stack.n_workloads
+    n_w = stack.n_workloads
     counts_akw = np.stack([np.broadcast_to(n[k], (n_k, n_w)) for _, k, _, _ in actions])
     cost_ad = np.stack([np.asarray(costs[c], float) for _, _, c, _ in actions])
     comps = [part for _, _, _, part in actions]

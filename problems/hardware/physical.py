@@ -219,7 +219,6 @@ def _evaluate_block(designs: DesignBatch, stack: WorkloadStack, breakdown: bool,
                     dep: Deployment) -> CostResult:
     """`evaluate_physical` on one block of designs, given its action costs and area."""
     n = workload_counts(designs, stack, dep)
-    memb = stack.membership
 
     def col(x: np.ndarray) -> np.ndarray:
         return x[:, None]
@@ -349,8 +348,8 @@ class PhysicalModel(CostModel):
 
     name = CONVENTION
     description = "what the hardware must do (default for new studies)"
-    source_files = ("physical.py", "physical_counts.py", "factored.py", "mapping.py", "deployment.py",
-                    "components.py", "technology.py")
+    source_files = ("physical.py", "physical_counts.py", "factored.py", "mapping.py",
+                    "deployment.py", "components.py", "technology.py")
     data_files = ()
 
     def __init__(self, deployment: Deployment | None = None) -> None:
