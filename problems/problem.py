@@ -150,6 +150,11 @@ class JointIMCProblem(Problem):
     # -- core -------------------------------------------------------------------------------
     def _clean_indices(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Round/clip X to valid indices; also return the count of bad coordinates per row."""
+        Xa = np.asarray(X)
+        if (Xa.dtype == np.int64 and Xa.ndim == 2 and Xa.shape[1] == self.space.n_var
+                and Xa.size and Xa.min() >= 0
+                and np.all(Xa.max(axis=0) < self.space.cardinalities)):
+            return Xa, np.zeros(Xa.shape[0])           # valid indices (the enumeration's)
         Xf = np.asarray(X, dtype=float)
         if Xf.ndim == 1:
             Xf = Xf[None, :]

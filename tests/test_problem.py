@@ -8,7 +8,6 @@ from helpers_search import tiny_space, tiny_workloads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import problems.problem as problem_mod
 from problems.errors import ImcoptError
 from problems.hardware.cost import evaluate as real_evaluate
 from problems.hardware.result import CostResult
@@ -94,8 +93,8 @@ def test_out_of_range_and_float_inputs_are_flagged() -> None:
 def test_model_invalid_is_infeasible(monkeypatch: pytest.MonkeyPatch) -> None:
     """A design the model cannot evaluate (valid False, or junk numbers) is never optimal."""
 
-    def fake(designs, stack, convention="physical"):
-        r = real_evaluate(designs, stack, convention)
+    def fake(self, designs, stack):
+        r = real_evaluate(designs, stack, "physical")
         valid = r.valid.copy()
         valid[:, 0] = False
         E = r.energy_j.copy()
@@ -103,7 +102,9 @@ def test_model_invalid_is_infeasible(monkeypatch: pytest.MonkeyPatch) -> None:
         return CostResult(r.convention, r.workloads, E, r.latency_s, r.area_mm2,
                           r.utilisation, r.weights_resident, valid)
 
-    monkeypatch.setattr(problem_mod, "evaluate", fake)
+    from problems.hardware.physical import PhysicalModel
+
+    monkeypatch.setattr(PhysicalModel, "evaluate_factored", fake)
     r = JointIMCProblem(SPACE, WORKLOADS).evaluate_batch(ALL_X)
     assert not r["feasible"].any()
     assert np.all(r["score"] == np.inf) and np.all(r["G"][:, 2:4] > 0)
@@ -155,12 +156,14 @@ def test_bad_inputs() -> None:
 def test_designs_the_model_rejects_are_infeasible(monkeypatch: pytest.MonkeyPatch) -> None:
     """The cost model raising for a batch: only the designs it rejects become infeasible."""
 
-    def picky(designs, stack, convention="physical"):
+    from problems.hardware.physical import PhysicalModel
+
+    def picky(self, designs, stack):
         if np.any(designs.xbar_rows == 32):
             raise ImcoptError("rows 32 not supported")
-        return real_evaluate(designs, stack, convention)
+        return real_evaluate(designs, stack, "physical")
 
-    monkeypatch.setattr(problem_mod, "evaluate", picky)
+    monkeypatch.setattr(PhysicalModel, "evaluate_factored", picky)
     p = JointIMCProblem(SPACE, WORKLOADS)
     with pytest.warns(UserWarning, match="rows 32"):
         r = p.evaluate_batch(ALL_X)
