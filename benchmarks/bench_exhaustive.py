@@ -37,7 +37,10 @@ def _run(space, stack, cfg, convention: str, stop: int, factored: bool) -> tuple
                                                                                object]:
     """(wall s, CPU s, result) of the enumeration of designs [0, stop)."""
     import problems.exhaustive as ex
+    from problems.hardware.cimloop_counts import DEFAULT_MEMO
     from problems.problem import JointIMCProblem
+
+    DEFAULT_MEMO.clear()                                 # both runs start cold
 
     old = JointIMCProblem.factored
     JointIMCProblem.factored = factored
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         _run(space, stack, cfg, conv, min(stop, 2000), True)      # compile / warm caches
         row = {"case": name, "designs": stop, "space_size": space.size,
                "layers": stack.n_layers, "target_s": target}
-        if not a.no_plain:   # first: a convention's count memo then favours the factored run
+        if not a.no_plain:
             wp, cp, rp = _run(space, stack, cfg, conv, stop, False)
         wf, cf, rf = _run(space, stack, cfg, conv, stop, True)
         row.update(factored_s=round(wf, 2), factored_cpu_s=round(cf, 2),
