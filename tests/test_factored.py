@@ -79,3 +79,13 @@ def test_cimloop_factored_is_its_structure_memo() -> None:
     space = SearchSpace.load("rram-paper")
     d = space.decode(space.random(500, np.random.default_rng(3)))
     _compare(get_cost_model("cimloop"), d, STACKS["paper-4"])
+
+
+@pytest.mark.parametrize("space_name", ["rram-paper", "sram-paper-9", "extended"])
+def test_factored_equals_plain_in_enumeration_order(space_name: str) -> None:
+    """Consecutive designs of the enumeration (which reuse the previous design's latency sums
+    when their inputs are equal) give the plain numbers too."""
+    space = SearchSpace.load(space_name)
+    start = space.size // 3
+    _compare(get_cost_model("physical"), space.decode(space.index_range(start, start + 3000)),
+             STACKS["paper-9"])

@@ -114,6 +114,18 @@ def _latency_sums(key, t_bit, io_s, spill, glb_bits, spill_dram_s, load_dram_s, 
         ios = io_s[i]
         g = glb_bits[i]
         dsp = spill_dram_s[i]
+        same_spill = spill[i] == spill[i - 1] and (
+            not spill[i] or (g == glb_bits[i - 1] and dsp == spill_dram_s[i - 1]))
+        if i > 0 and k == key[i - 1] and tb == t_bit[i - 1] and ios == io_s[i - 1] \
+                and same_spill and written[i] == written[i - 1] and row_s[i] == row_s[i - 1] \
+                and load_dram_s[i] == load_dram_s[i - 1]:
+            # the same inputs as the previous design (enumeration order: e.g. it differs in a
+            # non-spilling GLB size or in tiles x macros only): the same sums
+            for w in range(n_w):
+                busy[i, w] = busy[i - 1, w]
+                load_st[i, w] = load_st[i - 1, w]
+                load_dy[i, w] = load_dy[i - 1, w]
+            continue
         steps = steps_kl[k]
         if spill[i]:
             for j in range(n_l):
