@@ -193,13 +193,13 @@ def _energy_sums(key, counts_akw, cost_ad, spill_w, dram_action, comp_of_action,
 
 
 def evaluate_factored(designs: DesignBatch, stack: WorkloadStack, dep: Deployment,
-                      costs: dict[str, np.ndarray],
-                      area: dict[str, np.ndarray]) -> CostResult:
+                      costs: dict[str, np.ndarray], area: dict[str, np.ndarray],
+                      ACTIONS: tuple[tuple[str, str, str, str], ...],
+                      ENERGY_KEYS: tuple[str, ...]) -> CostResult:
     """`physical._evaluate_block` with the counts computed once per structure (checked input,
     ``supports(dep)``; ``costs`` / ``area`` of every design from `physical.action_costs` /
-    `physical.area_breakdown_mm2`)."""
-    from problems.hardware.physical import ACTIONS, ENERGY_KEYS
-
+    `physical.area_breakdown_mm2`; the physical convention's action table ``ACTIONS`` and
+    breakdown components ``ENERGY_KEYS`` are passed in, so this module does not import it)."""
     # the dram action's count is dram_bits (per structure) + the spill (per design)
     actions = [(a, "dram_bits" if k == "dram_bits_total" else k, c, part)
                     for a, k, c, part in ACTIONS]

@@ -383,4 +383,5 @@ class PhysicalModel(CostModel):
             return self.evaluate(designs, stack)
         self.check(designs, stack)
         return factored.evaluate_factored(designs, stack, self.deployment,
-                                          action_costs(designs), area_breakdown_mm2(designs))
+                                          action_costs(designs), area_breakdown_mm2(designs),
+                                          ACTIONS, ENERGY_KEYS)
