@@ -1,0 +1,179 @@
+"""imcopt's own optimizer, ``imcopt-memetic``: a memetic GA with Hamming-1 local search.
+
+Designed from the suite's analytics (results/suite/REPORT.md): on IMC design spaces the GAs
+find the right basin early but spend most of their budget re-sampling its neighbourhood at
+random, so they stall a few percent above the optimum. Here each index coordinate is ordinal
+(crossbar sizes, tiles, voltages are sorted lists), so a design's Hamming-1 neighbours one
+index step away are the natural cheap moves:
+
+1. a random start population (``n_init``, drawn with the problem's budget-free capacity
+   check ``fits`` like paper-ga's pre-filter, so designs that cannot map are not evaluated;
+   neighbours are evaluated unfiltered unless ``feasible_only``: one batch check per move
+   costs about as much time as evaluating the batch);
+2. steepest-descent local search from the best unexplored design: evaluate its unseen ±1-step
+   neighbours, move to the best if it improves; when none does, widen to exchange moves (one
+   coordinate +1 and another -1: the failures of a Hamming-1-only search were all such
+   capacity-preserving trades, e.g. fewer router groups and more macros per tile), then to
+   every other value of each coordinate; stop at a local optimum;
+3. a generation of offspring (uniform crossover of two tournament-chosen elite designs +
+   per-coordinate random resetting) seeds the next local search; local optima are kept in the
+   elite, so the GA recombines basins;
+4. restart: when the offspring no longer improve ``stall`` times, a fresh random population.
+
+No design is evaluated twice (a run's cache of seen designs); every evaluation goes through the
+study's recorder and counts against the same budget as every other algorithm's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from study.archive import ArchiveRecorder
+
+DEFAULTS: dict[str, Any] = {"n_init": 40, "n_offspring": 8, "elite": 10, "stall": 6,
+                            "mutation": 0.15, "feasible_only": False}
+
+
+class _Search:
+    """Evaluation with a seen-design cache and an optional budget-free capacity filter."""
+
+    def __init__(self, problem: Any, recorder: ArchiveRecorder,
+                 fits: Callable[[np.ndarray], np.ndarray] | None) -> None:
+        self.problem, self.recorder, self.fits = problem, recorder, fits
+        check = getattr(problem, "fits", None)
+        self.start_fits = check if callable(check) else None  # for random starts only
+        self.xl = np.asarray(problem.xl, dtype=np.int64)
+        self.xu = np.asarray(problem.xu, dtype=np.int64)
+        self.seen: dict[bytes, float] = {}
+        self.best_x: np.ndarray | None = None
+        self.best = np.inf
+
+    def unseen(self, X: np.ndarray) -> np.ndarray:
+        """Rows of X not evaluated yet (first occurrence of each), capacity-checked."""
+        if len(X) == 0:
+            return X
+        X = np.unique(X, axis=0) if len(X) > 1 else X
+        keep = np.array([x.tobytes() not in self.seen for x in X], bool)
+        X = X[keep]
+        if self.fits is not None and len(X):
+            ok = np.asarray(self.fits(X), bool)
+            for x in X[~ok]:  # cannot map: infeasible without an evaluation
+                self.seen[x.tobytes()] = np.inf
+            X = X[ok]
+        return X
+
+    def evaluate(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluate the unseen rows of X; return (rows, scores). May raise BudgetExhausted
+        (after recording what fit in the budget)."""
+        X = self.unseen(np.asarray(X, np.int64))
+        if len(X) == 0:
+            return X, np.empty(0)
+        X = X[: max(1, self.recorder.remaining)]
+        out = self.recorder.evaluate(self.problem, X, return_values_of=["F", "G", "score"])
+        s = np.asarray(out["score"], float).reshape(-1)
+        for x, v in zip(X, s, strict=True):
+            self.seen[x.tobytes()] = float(v)
+        i = int(np.argmin(s))
+        if s[i] < self.best:
+            self.best, self.best_x = float(s[i]), X[i].copy()
+        return X, s
+
+    def random(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        from study.sampling import random_feasible
+
+        try:
+            return random_feasible(self.problem, n, rng, self.start_fits)
+        except Exception:  # noqa: BLE001 - no design passes the capacity check: sample blind
+            return rng.integers(self.xl, self.xu + 1, size=(n, len(self.xl)), dtype=np.int64)
+
+    def neighbours(self, x: np.ndarray, step: int | str | None) -> np.ndarray:
+        """Neighbours of x: ±``step`` index moves of one coordinate, "exchange" moves (one
+        coordinate +1, another -1: keeps products like groups x tiles x macros), or (None)
+        every other value of one coordinate (the rest of the Hamming-1 neighbourhood)."""
+        rows = []
+        if step == "exchange":
+            n = len(x)
+            for i in range(n):
+                for j in range(n):
+                    if i != j and x[i] < self.xu[i] and x[j] > self.xl[j]:
+                        y = x.copy()
+                        y[i] += 1
+                        y[j] -= 1
+                        rows.append(y)
+            return np.array(rows, np.int64).reshape(-1, n)
+        for j in range(len(x)):
+            if step is None:
+                vals = [v for v in range(self.xl[j], self.xu[j] + 1) if abs(v - x[j]) > 1]
+            else:
+                vals = [v for v in (x[j] - step, x[j] + step) if self.xl[j] <= v <= self.xu[j]]
+            for v in vals:
+                y = x.copy()
+                y[j] = v
+                rows.append(y)
+        return np.array(rows, np.int64).reshape(-1, len(x))
+
+
+def local_search(search: _Search, x: np.ndarray, fx: float) -> tuple[np.ndarray, float]:
+    """Steepest descent over ±1 index moves, widened to exchange moves and then the full
+    Hamming-1 neighbourhood when stuck; returns the local optimum reached."""
+    while True:
+        moved = False
+        for step in (1, "exchange", None):
+            X, s = search.evaluate(search.neighbours(x, step))
+            if len(s) and s.min() < fx:
+                i = int(np.argmin(s))
+                x, fx, moved = X[i].copy(), float(s[i]), True
+                break
+        if not moved:
+            return x, fx
+
+
+def _offspring(elite: np.ndarray, fe: np.ndarray, n: int, rate: float, search: _Search,
+               rng: np.random.Generator) -> np.ndarray:
+    """Uniform crossover of binary-tournament parents + random resetting per coordinate."""
+    k = len(elite)
+    a = rng.integers(k, size=(n, 2))
+    b = rng.integers(k, size=(n, 2))
+    pa = np.where(fe[a[:, 0]] <= fe[a[:, 1]], a[:, 0], a[:, 1])
+    pb = np.where(fe[b[:, 0]] <= fe[b[:, 1]], b[:, 0], b[:, 1])
+    mask = rng.random((n, elite.shape[1])) < 0.5
+    child = np.where(mask, elite[pa], elite[pb])
+    mut = rng.random(child.shape) < rate
+    rnd = rng.integers(search.xl, search.xu + 1, size=child.shape, dtype=np.int64)
+    return np.where(mut, rnd, child)
+
+
+def run_memetic(problem: Any, recorder: ArchiveRecorder, seed: int, p: dict[str, Any]) -> None:
+    """Run imcopt-memetic until the recorder's budget is used up (see the module docstring)."""
+    from study.algorithms import _feasible_fn, objective_variant
+
+    problem = objective_variant(problem, "single")
+    rng = np.random.default_rng(seed)
+    search = _Search(problem, recorder, _feasible_fn(problem, p["feasible_only"]))
+    while True:  # restarts; ends by BudgetExhausted
+        pop, fp = search.evaluate(search.random(p["n_init"], rng))
+        explored: set[bytes] = set()
+        elite_x, elite_f = list(pop), list(fp)
+        stall = 0
+        while stall < p["stall"]:
+            order = np.argsort(elite_f)
+            start = next((i for i in order if elite_x[i].tobytes() not in explored
+                          and np.isfinite(elite_f[i])), None)
+            before = search.best
+            if start is not None:
+                x, fx = local_search(search, elite_x[start], elite_f[start])
+                explored.add(elite_x[start].tobytes())
+                explored.add(x.tobytes())
+                elite_x.append(x)
+                elite_f.append(fx)
+            order = np.argsort(elite_f)[: p["elite"]]
+            ex = np.array([elite_x[i] for i in order])
+            ef = np.array([elite_f[i] for i in order])
+            kids, fk = search.evaluate(_offspring(ex, ef, p["n_offspring"], p["mutation"],
+                                                  search, rng))
+            elite_x = [ex[i] for i in range(len(ex))] + list(kids)
+            elite_f = list(ef) + list(fk)
+            stall = 0 if search.best < before else stall + 1

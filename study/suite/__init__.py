@@ -1,0 +1,1 @@
+"""The benchmark suite: instances with exact optima, analytics, export and report."""
