@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "report": "study.cli.analyse:report",
     "spaces": "study.cli.spaces:spaces",
     "best": "study.cli.analyse:best",
+    "suite": "study.cli.suite:suite",
 }
 
 
