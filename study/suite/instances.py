@@ -4,8 +4,8 @@ optimum stored with the fingerprint of the model it was computed with.
 An instance is a study scenario (space, workloads, aggregation or multi-objective form,
 constraints, fixed parameters) plus its convention and budget; `configs/suite/instances.yaml`
 lists them. The budget follows one declared rule, :func:`budget_rule`, of the space size. The
-exact optimum (and exact E/L/A Pareto front) comes from the study runner's enumeration path
-(``exact_optimum: true``) and is stored as ``results/suite/optima/<id>.json``; its
+exact optimum (and exact E/L/A Pareto front) comes from `problems.exhaustive.exhaustive_search`
+over cached slices of the space (resumable, parallel) and is stored as ``results/suite/optima/<id>.json``; its
 ``identity`` hashes the instance definition, the space's values, the workloads' layers and the
 cost model's source, so a changed model makes the stored optimum "stale".
 """
@@ -223,13 +223,94 @@ def optimum_status(inst: Instance, optima_dir: Path | None = None) -> str:
     return "ok" if opt.get("identity") == inst.identity() else "stale"
 
 
+SLICE_DESIGNS = 250_000  # designs per enumeration slice (each cached: resumable)
+
+
+def _problem_of(inst: Instance) -> Any:
+    from study.runner import Backend
+
+    key = inst.id + ":" + json.dumps(inst.raw, sort_keys=True, default=str)
+    if key not in _PROBLEMS:
+        _PROBLEMS[key] = Backend().build_problem(inst.scenario_config(), inst.convention)
+    return _PROBLEMS[key]
+
+
+_PROBLEMS: dict[str, Any] = {}
+
+
+def enumerate_slice(inst: Instance, start: int, stop: int) -> dict[str, Any]:
+    """Best design and (E, L, A) front of designs ``start..stop-1`` of the instance's space
+    (`problems.exhaustive.exhaustive_search` on a flat range)."""
+    import numpy as np
+
+    from problems.exhaustive import exhaustive_search
+
+    prob = _problem_of(inst)
+    res = exhaustive_search(prob.space, prob.stack, prob.objective, inst.convention, top_k=1,
+                            progress=False, specialist_edap=prob.specialist_edap,
+                            flat_range=(start, stop))
+    ok = res.best_x is not None and np.isfinite(res.best_log10_score)
+    return {"range": [start, stop], "n_designs": int(res.n_designs),
+            "n_feasible": int(res.n_feasible), "seconds": float(res.seconds),
+            "best_x": np.asarray(res.best_x).tolist() if ok else None,
+            "best_log10": float(res.best_log10_score) if ok else None,
+            "front_log10": np.asarray(res.front_log10, float).reshape(-1, 3).tolist(),
+            "front_x": np.asarray(res.front_x, np.int64).reshape(
+                len(res.front_log10), prob.space.n_var).tolist()}
+
+
+def _slice_task(args: tuple[Instance, int, int, Path, str]) -> Path:
+    inst, start, stop, path, identity = args
+    atomic_write_json(path, {"identity": identity, **enumerate_slice(inst, start, stop)})
+    return path
+
+
+def merge_slices(inst: Instance, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Exact optimum (first minimum in enumeration order) and the non-dominated union of the
+    slices' fronts, with the optimum's metrics."""
+    import moocore
+    import numpy as np
+
+    parts = sorted(parts, key=lambda p: p["range"][0])
+    best = None
+    for p in parts:
+        if p["best_log10"] is not None and (best is None or p["best_log10"] < best["best_log10"]):
+            best = p
+    prob = _problem_of(inst)
+    F = np.vstack([np.asarray(p["front_log10"], float).reshape(-1, 3) for p in parts])
+    X = np.vstack([np.asarray(p["front_x"], np.int64).reshape(-1, prob.space.n_var)
+                   for p in parts])
+    if len(F):
+        keep = moocore.is_nondominated(F)
+        F, X = F[keep], X[keep]
+        o = np.lexsort((F[:, 2], F[:, 1], F[:, 0]))
+        F, X = F[o], X[o]
+    out: dict[str, Any] = {
+        "n_designs": int(sum(p["n_designs"] for p in parts)),
+        "n_feasible": int(sum(p["n_feasible"] for p in parts)),
+        "seconds": float(sum(p["seconds"] for p in parts)),
+        "score": None, "x": None, "design": None,
+        "front": (10.0 ** F).tolist(), "front_x": X.tolist()}
+    if best is not None:
+        x = np.asarray([best["best_x"]], np.int64)
+        r = prob.evaluate_batch(x)
+        out.update(score=float(r["score"][0]), x=best["best_x"],
+                   design=prob.space.decode(x).to_records()[0],
+                   energy_j=np.asarray(r["energy_j"][0], float).tolist(),
+                   latency_s=np.asarray(r["latency_s"][0], float).tolist(),
+                   area_mm2=float(r["area_mm2"][0]), workloads=list(prob.workload_names))
+    return out
+
+
 def compute_optima(instances: list[Instance], jobs: int | None = None,
                    optima_dir: Path | None = None, force: bool = False,
                    log: Callable[[str], None] | None = None, progress: bool = True
                    ) -> list[Path]:
-    """Enumerate every instance's space (the study runner's exact-optimum path, resumable
-    slices in ``<optima_dir>/work``) and store each optimum with its identity."""
-    from study.runner import run_study
+    """Enumerate every instance's space in cached slices (``<optima_dir>/work``, resumable,
+    ``jobs`` processes) and store each optimum with its identity."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
 
     say = log or (lambda msg: None)
     odir = optima_dir or OPTIMA_DIR
@@ -238,20 +319,50 @@ def compute_optima(instances: list[Instance], jobs: int | None = None,
         if not force and optimum_status(inst, odir) == "ok":
             say(f"{inst.id}: stored optimum is current")
             continue
+        identity, n = inst.identity(), inst.n_designs
+        k = max(1, -(-n // SLICE_DESIGNS))
         work = odir / "work" / inst.id
-        cfg = inst.study_config(["random-search"], [0], work, exact=True, budget=1)
-        run_study(cfg, out=work, jobs=jobs, progress=progress, finalize=False, log=say)
-        opt = json.loads((work / "optimum" / f"{inst.id}.json").read_text())
-        record = {"id": inst.id, "identity": inst.identity(),
+        todo = []
+        for j in range(k):
+            path = work / f"slice-{j:03d}-of-{k:03d}.json"
+            cached = _read_json(path)
+            if force or cached is None or cached.get("identity") != identity:
+                todo.append((inst, j * n // k, (j + 1) * n // k, path, identity))
+        say(f"{inst.id}: enumerating {n:,} designs ({len(todo)} of {k} slices left)")
+        if todo:
+            _problem_of(inst)  # e.g. the specialists of a normalized instance, found once
+        bar = tqdm(total=len(todo), desc=inst.id, unit="slice", disable=not progress)
+        if (jobs or 1) > 1 and len(todo) > 1:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as ex:
+                for _ in ex.map(_slice_task, todo):
+                    bar.update(1)
+        else:
+            for t in todo:
+                _slice_task(t)
+                bar.update(1)
+        bar.close()
+        parts = [_read_json(work / f"slice-{j:03d}-of-{k:03d}.json") for j in range(k)]
+        if any(p is None for p in parts):
+            raise ImcoptError(f"enumeration of suite instance {inst.id!r} is incomplete")
+        record = {"id": inst.id, "identity": identity,
                   "model_fingerprint": _model_fp(inst.convention),
                   "convention": inst.convention, "budget": inst.budget,
-                  "definition": inst.summary(), **opt}
-        path = atomic_write_json(optimum_path(inst, odir), record)
-        written.append(Path(path) if path else optimum_path(inst, odir))
+                  "definition": inst.summary(), **merge_slices(inst, parts)}
+        path = optimum_path(inst, odir)
+        atomic_write_json(path, record)
+        written.append(path)
         shutil.rmtree(work, ignore_errors=True)
-        say(f"{inst.id}: optimum {record['score']:.6g} over {record['n_designs']:,} designs, "
-            f"front of {len(record['front'])}")
+        say(f"{inst.id}: optimum {record['score']:.6g} over {record['n_designs']:,} designs "
+            f"({record['n_feasible']:,} feasible), front of {len(record['front'])}, "
+            f"{record['seconds']:.0f} s of enumeration")
     return written
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _model_fp(convention: str) -> str:

@@ -38,13 +38,14 @@ def check_algorithms(names: list[str]) -> list[str]:
 
 def run_suite(instances: list[Instance], algorithms: list[str], seeds: list[int], out: Path,
               jobs: int | None = None, progress: bool = True,
-              log: Callable[[str], None] | None = None) -> dict[str, Any]:
+              log: Callable[[str], None] | None = None,
+              optima_dir: Path | None = None) -> dict[str, Any]:
     """Run every (instance, algorithm, seed) at the instance's budget; return timings."""
     from study.runner import run_study
 
     say = log or (lambda msg: None)
     algorithms = check_algorithms(algorithms)
-    bad = [(i.id, s) for i in instances if (s := optimum_status(i)) != "ok"]
+    bad = [(i.id, s) for i in instances if (s := optimum_status(i, optima_dir)) != "ok"]
     if bad:
         raise ImcoptError("exact optimum missing or stale for "
                           + ", ".join(f"{i} ({s})" for i, s in bad)
@@ -55,7 +56,7 @@ def run_suite(instances: list[Instance], algorithms: list[str], seeds: list[int]
     except OSError as exc:
         raise ImcoptError(f"cannot create output directory {str(out)!r}: {exc}") from None
     for inst in instances:
-        atomic_write_json(out / "optima" / f"{inst.id}.json", load_optimum(inst))
+        atomic_write_json(out / "optima" / f"{inst.id}.json", load_optimum(inst, optima_dir))
     meta = _read(out / "suite.json") or {}
     meta.update(instances=[i.id for i in instances], algorithms=algorithms, seeds=list(seeds),
                 budgets={i.id: i.budget for i in instances})
