@@ -108,6 +108,9 @@ class Instance:
                    "workloads": [[w.name, _workload_table(w)]
                                  for w in load_workloads(sc.workloads)],
                    "model": model_fingerprint(self.convention)}
+        snr = Path(model_fingerprint.__code__.co_filename).parent / "hardware" / "snr.py"
+        if "min_snr_db" in self.requires and snr.is_file():  # the accuracy model too
+            payload["snr_model"] = hashlib.sha256(snr.read_bytes()).hexdigest()
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()
                               ).hexdigest()[:32]
 

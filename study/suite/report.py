@@ -17,6 +17,35 @@ from study.suite.export import export_iohprofiler
 OWN = "imcopt-memetic"
 
 
+METHOD = """## Method
+
+- **Instances** (`configs/suite/instances.yaml`, `imcopt suite list`): {n_inst} scenarios chosen
+  for span (RRAM and SRAM; paper-4, paper-9, mobile, transformer and mixed CNN + transformer
+  sets; max, mean, product, geomean and normalised-to-specialist aggregation; both accounting
+  conventions, cimloop only on CNN sets; two multi-objective forms; two accuracy-constrained
+  spaces with `min_snr_db`). Spaces are cut with `fixed:` to keep each enumeration affordable;
+  a held parameter takes the middle entry (index len//2) of its list. The budget is one declared
+  rule of the space size N: clip(100 * round(sqrt(N) / 100), 500, 2800). Nothing was chosen or
+  tuned on any algorithm's results; `imcopt suite screen` (random-search and ga, seeds 2000+)
+  is the only hardness check.
+- **Exact optima** (`imcopt suite optima`): every design of every instance's space is evaluated
+  (`problems.exhaustive.exhaustive_search` in cached slices); the optimum, the exact (E, L, A)
+  front and a hash of the definition, space, workloads and cost-model source are stored in
+  `results/suite/optima/`; `imcopt suite show ID` says "stale" when any of them changed.
+- **Runs** (`imcopt suite run`): {n_alg} algorithms x {n_seeds} seeds (0..{last}) x every
+  instance at its budget, through the resumable study runner; every algorithm is stopped at
+  exactly the same number of true evaluations; wall time is reported beside.
+  `imcopt-memetic` was tuned on seeds 1000+ only.
+- **Measures**: targets 10 %, 5 %, 2 %, 1 %, 0.5 %, 0.2 %, 0.1 % above the exact optimum;
+  runtime = first evaluation reaching a target; ECDFs of (run, target) pairs (COCO/IOHanalyzer
+  style); ERT = evaluations spent by all runs / successes; Dolan-More performance profiles of
+  the 1 % ERT; Friedman test + Nemenyi post-hoc (scikit-posthocs) on the mean final gap per
+  instance, drawn as a critical-difference diagram; hypervolume ratios and empirical attainment
+  functions (moocore) for the multi-objective instances; 95 % percentile-bootstrap intervals
+  of success rates (scipy.stats.bootstrap, seeded).
+"""
+
+
 def _pct(x: float) -> str:
     return "–" if not np.isfinite(x) else f"{100 * x:.0f}%"
 
@@ -88,6 +117,8 @@ def _markdown(data: an.SuiteData, t: dict[str, Any], fr: dict[str, Any], multi: 
     L: list[str] = [f"# {title}", ""]
     if notes:
         L += [notes.strip(), ""]
+    L += METHOD.format(n_inst=len(inst), n_alg=len(algs), n_seeds=n_seeds,
+                       last=n_seeds - 1).splitlines() + [""]
     L += ["## Instances", "",
           "| id | space | workloads | aggregation | form | convention | designs | budget | "
           "exact optimum |", "|---|---|---|---|---|---|---:|---:|---:|"]
