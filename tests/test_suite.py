@@ -133,7 +133,7 @@ def test_profile_cd_and_bootstrap():
     x = np.array([1, 0, 1, 1, 0, 1, 1, 1, 0, 1], float)
     lo, hi = an.bootstrap_ci(x, seed=3)
     assert (lo, hi) == an.bootstrap_ci(x, seed=3)
-    assert lo < x.mean() < hi and 0 <= lo and hi <= 1
+    assert lo < x.mean() < hi and lo >= 0 and hi <= 1
     assert an.bootstrap_ci(np.ones(5)) == (1.0, 1.0)
 
 

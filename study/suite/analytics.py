@@ -37,7 +37,7 @@ class Run:
     budget: int
     best_so_far: np.ndarray
     seconds: float
-    final_F: np.ndarray | None = None  # (k, 3) log10 (E, L, A) of its feasible designs
+    final_f: np.ndarray | None = None  # (k, 3) log10 (E, L, A) of its feasible designs
 
     def hits(self, optimum: float, targets: tuple[float, ...] = TARGETS) -> np.ndarray:
         """First evaluation (1-based) reaching each target; inf when never reached."""
@@ -81,7 +81,7 @@ class SuiteData:
         return float(self.optima[instance]["score"])
 
 
-def _multi_F(archive: Any, definition: dict[str, Any]) -> np.ndarray:
+def _multi_objectives(archive: Any, definition: dict[str, Any]) -> np.ndarray:
     """log10 (aggregated E, aggregated L, A) of an archive's feasible designs."""
     from problems.objectives import ObjectiveConfig, aggregate_parts_log10
 
@@ -130,7 +130,7 @@ def load_suite_run(root: str | Path) -> SuiteData:
                     instance=iid, algorithm=adir.name, seed=int(js.stem[5:]),
                     budget=int(summary.get("budget", len(bsf))), best_so_far=bsf,
                     seconds=float(summary.get("seconds", np.nan)),
-                    final_F=_multi_F(arch, opt.get("definition", {})) if multi else None))
+                    final_f=_multi_objectives(arch, opt.get("definition", {})) if multi else None))
     if not data.runs:
         raise ImcoptError(f"{root}: no finished runs found")
     order = {a: k for k, a in enumerate(meta.get("algorithms") or [])}
@@ -246,8 +246,8 @@ def hypervolume_ratios(data: SuiteData, instance: str, algorithm: str) -> np.nda
     hv_exact = moocore.hypervolume(front, ref=ref)
     out = []
     for r in data.select(instance, algorithm):
-        F = r.final_F if r.final_F is not None else np.empty((0, 3))
-        F = F[np.all(F < ref, axis=1)]
+        F = r.final_f if r.final_f is not None else np.empty((0, 3))
+        F = F[np.all(ref > F, axis=1)]
         out.append(moocore.hypervolume(F, ref=ref) / hv_exact if len(F) else 0.0)
     return np.array(out)
 
@@ -260,7 +260,7 @@ def eaf_2d(data: SuiteData, instance: str, algorithm: str,
 
     pts, sets = [], []
     for k, r in enumerate(data.select(instance, algorithm)):
-        F = r.final_F if r.final_F is not None else np.empty((0, 3))
+        F = r.final_f if r.final_f is not None else np.empty((0, 3))
         if len(F):
             P = np.stack([F[:, 0] + F[:, 1], F[:, 2]], axis=1)
             P = P[moocore.is_nondominated(P)]

@@ -4,8 +4,9 @@ optimum stored with the fingerprint of the model it was computed with.
 An instance is a study scenario (space, workloads, aggregation or multi-objective form,
 constraints, fixed parameters) plus its convention and budget; `configs/suite/instances.yaml`
 lists them. The budget follows one declared rule, :func:`budget_rule`, of the space size. The
-exact optimum (and exact E/L/A Pareto front) comes from `problems.exhaustive.exhaustive_search`
-over cached slices of the space (resumable, parallel) and is stored as ``results/suite/optima/<id>.json``; its
+exact optimum (and exact E/L/A Pareto front) comes from
+`problems.exhaustive.exhaustive_search` over cached slices of the space (resumable, parallel)
+and is stored as ``results/suite/optima/<id>.json``; its
 ``identity`` hashes the instance definition, the space's values, the workloads' layers and the
 cost model's source, so a changed model makes the stored optimum "stale".
 """

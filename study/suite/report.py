@@ -3,7 +3,6 @@ CIs, ERT, where each algorithm wins and fails, and the figures (see `study.suite
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +87,6 @@ def write_report(root: Path, out: Path, title: str = "imcopt benchmark suite",
                  notes: str = "") -> Path:
     """Analyse the suite run in ``root``; write figures, IOHprofiler export, summary.json
     and REPORT.md into ``out``; return the report path."""
-    t0 = time.perf_counter()
     data = an.load_suite_run(root)
     figdir = out / "figures"
     figures.ecdf_suite(data, figdir / "ecdf_suite.png")
