@@ -1,8 +1,8 @@
 """imcopt's own optimizer, ``imcopt-memetic``: a memetic GA with Hamming-1 local search.
 
-Designed from the suite's analytics (results/suite/REPORT.md): on IMC design spaces the GAs
-find the right basin early but spend most of their budget re-sampling its neighbourhood at
-random, so they stall a few percent above the optimum. Here each index coordinate is ordinal
+Designed from the suite's analytics on tuning seeds (results/suite/REPORT.md shows the
+reported ones): the GAs' final designs typically sit a few index steps from the exact optimum,
+reached by random re-sampling only late or never. Here each index coordinate is ordinal
 (crossbar sizes, tiles, voltages are sorted lists), so a design's Hamming-1 neighbours one
 index step away are the natural cheap moves:
 
@@ -10,15 +10,20 @@ index step away are the natural cheap moves:
    check ``fits`` like paper-ga's pre-filter, so designs that cannot map are not evaluated;
    neighbours are evaluated unfiltered unless ``feasible_only``: one batch check per move
    costs about as much time as evaluating the batch);
-2. steepest-descent local search from the best unexplored design: evaluate its unseen ±1-step
+2. steepest-descent local search from the best start design: evaluate its unseen ±1-step
    neighbours, move to the best if it improves; when none does, widen to exchange moves (one
    coordinate +1 and another -1: the failures of a Hamming-1-only search were all such
    capacity-preserving trades, e.g. fewer router groups and more macros per tile), then to
    every other value of each coordinate; stop at a local optimum;
 3. a generation of offspring (uniform crossover of two tournament-chosen elite designs +
-   per-coordinate random resetting) seeds the next local search; local optima are kept in the
-   elite, so the GA recombines basins;
-4. restart: when the offspring no longer improve ``stall`` times, a fresh random population.
+   per-coordinate random resetting, ``n_offspring``) whose best seeds the next local search;
+   local optima join the ``elite``, so the GA recombines basins;
+4. when ``stall`` generations bring no improvement: ``kicks`` iterated-local-search steps
+   (reset 2-3 random coordinates of the best design, descend again), then a restart from a
+   fresh random population.
+
+Defaults were set on tuning seeds 1000+ of the suite (never on the reported seeds 0..19):
+adding the kicks (stall 3, kicks 3) lifted sram4-max from 88 % to 100 % of seeds within 1 %.
 
 No design is evaluated twice (a run's cache of seen designs); every evaluation goes through the
 study's recorder and counts against the same budget as every other algorithm's.
@@ -33,8 +38,8 @@ import numpy as np
 
 from study.archive import ArchiveRecorder
 
-DEFAULTS: dict[str, Any] = {"n_init": 40, "n_offspring": 8, "elite": 10, "stall": 6,
-                            "mutation": 0.15, "feasible_only": False}
+DEFAULTS: dict[str, Any] = {"n_init": 40, "n_offspring": 8, "elite": 10, "stall": 3,
+                            "kicks": 3, "mutation": 0.15, "feasible_only": False}
 
 
 class _Search:
@@ -116,16 +121,29 @@ class _Search:
         return np.array(rows, np.int64).reshape(-1, len(x))
 
 
-def local_search(search: _Search, x: np.ndarray, fx: float) -> tuple[np.ndarray, float]:
-    """Steepest descent over ±1 index moves, widened to exchange moves and then the full
-    Hamming-1 neighbourhood when stuck; returns the local optimum reached."""
+def local_search(search: _Search, x: np.ndarray, fx: float,
+                 rng: np.random.Generator | None = None, chunk: int = 0
+                 ) -> tuple[np.ndarray, float]:
+    """Descent over ±1 index moves, widened to exchange moves and then the full Hamming-1
+    neighbourhood when stuck; returns the local optimum reached. ``chunk`` > 0: first
+    improvement, neighbours evaluated ``chunk`` at a time in random order (fewer evaluations
+    per step than steepest descent)."""
     while True:
         moved = False
         for step in (1, "exchange", None):
-            X, s = search.evaluate(search.neighbours(x, step))
-            if len(s) and s.min() < fx:
-                i = int(np.argmin(s))
-                x, fx, moved = X[i].copy(), float(s[i]), True
+            N = search.neighbours(x, step)
+            if chunk and rng is not None and len(N) > chunk:
+                N = N[rng.permutation(len(N))]
+                parts = [N[i:i + chunk] for i in range(0, len(N), chunk)]
+            else:
+                parts = [N]
+            for part in parts:
+                X, s = search.evaluate(part)
+                if len(s) and s.min() < fx:
+                    i = int(np.argmin(s))
+                    x, fx, moved = X[i].copy(), float(s[i]), True
+                    break
+            if moved:
                 break
         if not moved:
             return x, fx
@@ -146,6 +164,19 @@ def _offspring(elite: np.ndarray, fe: np.ndarray, n: int, rate: float, search: _
     return np.where(mut, rnd, child)
 
 
+def kick(search: _Search, rng: np.random.Generator, chunk: int = 0) -> None:
+    """Reset 2-3 random coordinates of the best design and descend from there (one ILS step;
+    the best is kept when the new local optimum is no better)."""
+    if search.best_x is None:
+        return
+    y = search.best_x.copy()
+    cols = rng.choice(len(y), size=min(len(y), int(rng.integers(2, 4))), replace=False)
+    y[cols] = rng.integers(search.xl[cols], search.xu[cols] + 1)
+    X, s = search.evaluate(y[None, :])
+    if len(s) and np.isfinite(s[0]):
+        local_search(search, X[0], float(s[0]), rng, chunk)
+
+
 def run_memetic(problem: Any, recorder: ArchiveRecorder, seed: int, p: dict[str, Any]) -> None:
     """Run imcopt-memetic until the recorder's budget is used up (see the module docstring)."""
     from study.algorithms import _feasible_fn, objective_variant
@@ -153,27 +184,30 @@ def run_memetic(problem: Any, recorder: ArchiveRecorder, seed: int, p: dict[str,
     problem = objective_variant(problem, "single")
     rng = np.random.default_rng(seed)
     search = _Search(problem, recorder, _feasible_fn(problem, p["feasible_only"]))
+    chunk = 0  # steepest descent (first improvement in chunks was no better on seeds 1000+)
     while True:  # restarts; ends by BudgetExhausted
         pop, fp = search.evaluate(search.random(p["n_init"], rng))
-        explored: set[bytes] = set()
-        elite_x, elite_f = list(pop), list(fp)
+        if not np.isfinite(fp).any():
+            continue
+        i = int(np.argmin(fp))
+        x, fx = local_search(search, pop[i], float(fp[i]), rng, chunk)
+        elite_x, elite_f = [x, *pop], [fx, *fp]
         stall = 0
         while stall < p["stall"]:
-            order = np.argsort(elite_f)
-            start = next((i for i in order if elite_x[i].tobytes() not in explored
-                          and np.isfinite(elite_f[i])), None)
             before = search.best
-            if start is not None:
-                x, fx = local_search(search, elite_x[start], elite_f[start])
-                explored.add(elite_x[start].tobytes())
-                explored.add(x.tobytes())
-                elite_x.append(x)
-                elite_f.append(fx)
             order = np.argsort(elite_f)[: p["elite"]]
             ex = np.array([elite_x[i] for i in order])
             ef = np.array([elite_f[i] for i in order])
             kids, fk = search.evaluate(_offspring(ex, ef, p["n_offspring"], p["mutation"],
                                                   search, rng))
-            elite_x = [ex[i] for i in range(len(ex))] + list(kids)
-            elite_f = list(ef) + list(fk)
+            elite_x, elite_f = list(ex), list(ef)
+            if len(fk) and np.isfinite(fk).any():
+                j = int(np.argmin(fk))
+                y, fy = local_search(search, kids[j], float(fk[j]), rng, chunk)
+                elite_x.append(y)
+                elite_f.append(fy)
+            elif p["kicks"]:
+                kick(search, rng, chunk)
             stall = 0 if search.best < before else stall + 1
+        for _ in range(p["kicks"]):  # iterated local search around the best before restarting
+            kick(search, rng, chunk)
