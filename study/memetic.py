@@ -42,6 +42,11 @@ DEFAULTS: dict[str, Any] = {"n_init": 40, "n_offspring": 8, "elite": 10, "stall"
                             "kicks": 3, "mutation": 0.15, "feasible_only": False}
 
 
+#: consecutive restarts that found no unseen design before a run on a (nearly) exhausted small
+#: space ends early, with fewer evaluations than its budget
+MAX_EMPTY_RESTARTS = 50
+
+
 class _Search:
     """Evaluation with a seen-design cache and an optional budget-free capacity filter."""
 
@@ -185,8 +190,13 @@ def run_memetic(problem: Any, recorder: ArchiveRecorder, seed: int, p: dict[str,
     rng = np.random.default_rng(seed)
     search = _Search(problem, recorder, _feasible_fn(problem, p["feasible_only"]))
     chunk = 0  # steepest descent (first improvement in chunks was no better on seeds 1000+)
-    while True:  # restarts; ends by BudgetExhausted
-        pop, fp = search.evaluate(search.random(p["n_init"], rng))
+    empty = 0
+    while empty < MAX_EMPTY_RESTARTS:  # restarts; ends by BudgetExhausted
+        X0 = search.random(p["n_init"], rng)
+        if not len(search.unseen(X0)):  # the capacity-checked designs are all seen: go blind
+            X0 = rng.integers(search.xl, search.xu + 1, size=X0.shape, dtype=np.int64)
+        pop, fp = search.evaluate(X0)
+        empty = empty + 1 if not len(pop) else 0
         if not np.isfinite(fp).any():
             continue
         i = int(np.argmin(fp))

@@ -165,3 +165,30 @@ def test_cli_list_json_and_bad_id():
     assert r.returncode == 2
     assert r.stderr.strip().startswith("Error: unknown suite instance") and "Traceback" \
         not in r.stderr
+
+
+def test_run_and_report_end_to_end(tmp_path):
+    from study.suite.instances import compute_optima
+    from study.suite.report import write_report
+    from study.suite.runs import run_suite
+
+    inst = load_suite(_write_suite(tmp_path, TINY))[0]
+    odir = tmp_path / "optima"
+    with pytest.raises(ImcoptError, match="imcopt suite optima"):
+        run_suite([inst], ["random-search"], [0], tmp_path / "run", jobs=1, progress=False,
+                  optima_dir=odir)
+    compute_optima([inst], jobs=1, optima_dir=odir, progress=False)
+    algs = ["imcopt-memetic", "random-search", "ga"]
+    run_suite([inst], algs, [0, 1], tmp_path / "run", jobs=1, progress=False, optima_dir=odir)
+    report = write_report(tmp_path / "run", tmp_path / "report")
+    text = report.read_text()
+    for fig in ("cd.png", "ecdf_suite.png", "profile.png", "ecdf_instances.png"):
+        assert (tmp_path / "report" / "figures" / fig).stat().st_size > 1000
+        assert f"figures/{fig}" in text
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    data = an.load_suite_run(tmp_path / "run")
+    assert sorted(data.algorithms) == sorted(algs) and len(data.runs) == 6
+    for a in algs:  # the report's success rates are the runs' final gaps
+        gaps = [r.gap(data.optimum("tiny")) for r in data.select("tiny", a)]
+        assert summary["success_1pct"][f"tiny|{a}"] == np.mean(np.array(gaps) <= 0.01)
+    assert (tmp_path / "run" / "ioh" / "ga" / "IOHprofiler_f1_tiny.info").is_file()

@@ -63,3 +63,9 @@ def test_finds_exact_optimum_of_small_space(small_problem):
     found = [run_algorithm("imcopt-memetic", small_problem, budget=200, seed=s).score.min()
              for s in range(3)]
     assert np.allclose(found, best, rtol=1e-9)
+
+
+def test_ends_on_an_exhausted_space(small_problem):
+    # a budget beyond the space's size: every design at most once, then the run ends
+    a = run_algorithm("imcopt-memetic", small_problem, budget=5000, seed=1)
+    assert len(np.unique(a.X, axis=0)) == len(a) <= small_problem.space.size

@@ -58,8 +58,11 @@ def run_suite(instances: list[Instance], algorithms: list[str], seeds: list[int]
     for inst in instances:
         atomic_write_json(out / "optima" / f"{inst.id}.json", load_optimum(inst, optima_dir))
     meta = _read(out / "suite.json") or {}
-    meta.update(instances=[i.id for i in instances], algorithms=algorithms, seeds=list(seeds),
-                budgets={i.id: i.budget for i in instances})
+    # a resumed or extended run keeps what earlier calls added (the report reads them all)
+    meta.update(instances=_union(meta.get("instances", []), [i.id for i in instances]),
+                algorithms=_union(meta.get("algorithms", []), algorithms),
+                seeds=sorted(set(meta.get("seeds", [])) | set(seeds)),
+                budgets={**meta.get("budgets", {}), **{i.id: i.budget for i in instances}})
     timings = dict(meta.get("timings", {}))
     t_all = time.perf_counter()
     for k, inst in enumerate(instances):
@@ -75,6 +78,10 @@ def run_suite(instances: list[Instance], algorithms: list[str], seeds: list[int]
     meta["wall_seconds_last_call"] = time.perf_counter() - t_all
     atomic_write_json(out / "suite.json", meta)
     return meta
+
+
+def _union(a: list[str], b: list[str]) -> list[str]:
+    return list(dict.fromkeys([*a, *b]))
 
 
 def _no_baselines(fn: Callable[..., Any]) -> dict[str, Any]:
