@@ -356,7 +356,9 @@ def compute_optima(instances: list[Instance], jobs: int | None = None,
         atomic_write_json(path, record)
         written.append(path)
         shutil.rmtree(work, ignore_errors=True)
-        say(f"{inst.id}: optimum {record['score']:.6g} over {record['n_designs']:,} designs "
+        best = "none: no feasible design" if record["score"] is None else \
+            f"{record['score']:.6g}"
+        say(f"{inst.id}: optimum {best} over {record['n_designs']:,} designs "
             f"({record['n_feasible']:,} feasible), front of {len(record['front'])}, "
             f"{record['seconds']:.0f} s of enumeration")
     return written
