@@ -61,6 +61,7 @@ class SuiteData:
     root: Path
     optima: dict[str, dict[str, Any]]
     runs: list[Run] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)  # instances left out (runs missing)
 
     @property
     def instances(self) -> list[str]:
@@ -95,8 +96,9 @@ def _multi_objectives(archive: Any, definition: dict[str, Any]) -> np.ndarray:
     return np.stack([lE, lL, np.log10(np.asarray(archive.area_mm2)[ok])], axis=1)
 
 
-def load_suite_run(root: str | Path) -> SuiteData:
-    """Read every finished run of a suite directory (the runner's run JSON marks it)."""
+def load_suite_run(root: str | Path, complete_only: bool = False) -> SuiteData:
+    """Read every finished run of a suite directory (the runner's run JSON marks it); with
+    ``complete_only`` keep only instances where every algorithm has all its seeds."""
     from study.archive import Archive
 
     root = Path(root)
@@ -135,6 +137,17 @@ def load_suite_run(root: str | Path) -> SuiteData:
         raise ImcoptError(f"{root}: no finished runs found")
     order = {a: k for k, a in enumerate(meta.get("algorithms") or [])}
     data.runs.sort(key=lambda r: (order.get(r.algorithm, len(order)), r.algorithm))
+    if complete_only:  # compare on instances where every algorithm has every seed
+        algs = set(data.algorithms)
+        counts: dict[tuple[str, str], int] = {}
+        for r in data.runs:
+            counts[(r.instance, r.algorithm)] = counts.get((r.instance, r.algorithm), 0) + 1
+        full = max(counts.values())
+        keep = {i for i in data.optima
+                if all(counts.get((i, a), 0) == full for a in algs)}
+        data.incomplete = [i for i in data.optima if i not in keep
+                           and any(r.instance == i for r in data.runs)]
+        data.runs = [r for r in data.runs if r.instance in keep]
     return data
 
 

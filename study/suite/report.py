@@ -87,7 +87,7 @@ def write_report(root: Path, out: Path, title: str = "imcopt benchmark suite",
                  notes: str = "") -> Path:
     """Analyse the suite run in ``root``; write figures, IOHprofiler export, summary.json
     and REPORT.md into ``out``; return the report path."""
-    data = an.load_suite_run(root)
+    data = an.load_suite_run(root, complete_only=True)
     figdir = out / "figures"
     figures.ecdf_suite(data, figdir / "ecdf_suite.png")
     figures.ecdf_instances(data, figdir / "ecdf_instances.png")
@@ -128,6 +128,9 @@ def _markdown(data: an.SuiteData, t: dict[str, Any], fr: dict[str, Any], multi: 
                  f"{d.get('objective', 'single')} | {d.get('convention')} | "
                  f"{data.optima[i]['n_designs']:,} | {d.get('budget')} | "
                  f"{data.optimum(i):.4g} |")
+    if data.incomplete:
+        L += ["", f"Not yet run by every algorithm with every seed, so left out of the "
+              f"comparison: {', '.join(data.incomplete)}."]
     L += ["", "## Ranking", "",
           f"Mean rank of the mean final gap over {fr['n_instances']} instances (1 = best; "
           f"Friedman chi2 = {fr['statistic']:.1f}, p = {fr['p_value']:.1e}); success = final "
