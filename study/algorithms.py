@@ -26,6 +26,8 @@ from pymoo.termination.max_eval import MaximumFunctionCallTermination
 from problems.errors import ImcoptError
 from study.archive import Archive
 from study.direct_search import enumerate_designs, random_search
+from study.memetic import DEFAULTS as MEMETIC_DEFAULTS
+from study.memetic import run_memetic
 from study.paper_ga import DEDUPS, SAMPLINGS, PaperGA, TunedGA
 from study.pymoo_algorithms import DE_VARIANTS, make_de, make_moea
 from study.recorder import DEFAULT_BUDGET, ArchiveRecorder
@@ -140,7 +142,7 @@ def _check_param(algo: str, key: str, val: Any, default: Any) -> Any:
 
 
 _INT_PARAMS = {"pop_size", "n_candidates", "n_diverse", "n_partitions", "level_pop_size",
-               "batch_size", "sweeps", "n_init"}
+               "batch_size", "sweeps", "n_init", "n_offspring", "elite", "stall", "kicks"}
 _PROB_PARAMS = {"CR"}
 _CHOICES = {"sampling": SAMPLINGS, "dedup": DEDUPS, "variant": DE_VARIANTS}
 
@@ -288,6 +290,10 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
                                 _direct(enumerate_designs, with_seed=False),
                                 {"batch_size": 8192}, None, "imcopt",
                                 "study.direct_search.enumerate_designs"),
+    "imcopt-memetic": AlgorithmSpec(
+        "imcopt-memetic", "imcopt's recommendation: memetic GA with Hamming-1 and exchange "
+        "local search, ILS kicks, restarts", run_memetic, dict(MEMETIC_DEFAULTS), "single",
+        "imcopt", "study.memetic.run_memetic"),
 }
 
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from study.archive import ArchiveRecorder
+from study.recorder import ArchiveRecorder
 
 DEFAULTS: dict[str, Any] = {"n_init": 40, "n_offspring": 8, "elite": 10, "stall": 3,
                             "kicks": 3, "mutation": 0.15, "feasible_only": False}
@@ -45,6 +45,10 @@ DEFAULTS: dict[str, Any] = {"n_init": 40, "n_offspring": 8, "elite": 10, "stall"
 #: consecutive restarts that found no unseen design before a run on a (nearly) exhausted small
 #: space ends early, with fewer evaluations than its budget
 MAX_EMPTY_RESTARTS = 50
+
+
+class _BudgetUsed(Exception):  # noqa: N818 - control flow: the run's budget is spent
+    """Raised by `_Search.evaluate` once the recorder has no evaluation left."""
 
 
 class _Search:
@@ -76,12 +80,14 @@ class _Search:
         return X
 
     def evaluate(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Evaluate the unseen rows of X; return (rows, scores). May raise BudgetExhausted
-        (after recording what fit in the budget)."""
+        """Evaluate the unseen rows of X (as many as the budget allows); return (rows,
+        scores). Raises `_BudgetUsed` when no evaluation is left."""
+        if self.recorder.remaining <= 0:
+            raise _BudgetUsed
         X = self.unseen(np.asarray(X, np.int64))
         if len(X) == 0:
             return X, np.empty(0)
-        X = X[: max(1, self.recorder.remaining)]
+        X = X[: int(self.recorder.remaining)]
         out = self.recorder.evaluate(self.problem, X, return_values_of=["F", "G", "score"])
         s = np.asarray(out["score"], float).reshape(-1)
         for x, v in zip(X, s, strict=True):
@@ -184,14 +190,22 @@ def kick(search: _Search, rng: np.random.Generator, chunk: int = 0) -> None:
 
 def run_memetic(problem: Any, recorder: ArchiveRecorder, seed: int, p: dict[str, Any]) -> None:
     """Run imcopt-memetic until the recorder's budget is used up (see the module docstring)."""
-    from study.algorithms import _feasible_fn, objective_variant
+    from study.algorithms import objective_variant
+    from study.direct_search import feasible_fn
 
     problem = objective_variant(problem, "single")
     rng = np.random.default_rng(seed)
-    search = _Search(problem, recorder, _feasible_fn(problem, p["feasible_only"]))
+    search = _Search(problem, recorder, feasible_fn(problem, p["feasible_only"]))
     chunk = 0  # steepest descent (first improvement in chunks was no better on seeds 1000+)
+    try:
+        _search(search, p, rng, chunk)
+    except _BudgetUsed:  # the normal end of a run
+        return
+
+
+def _search(search: _Search, p: dict[str, Any], rng: np.random.Generator, chunk: int) -> None:
     empty = 0
-    while empty < MAX_EMPTY_RESTARTS:  # restarts; ends by BudgetExhausted
+    while empty < MAX_EMPTY_RESTARTS:  # restarts; ends by _BudgetUsed
         X0 = search.random(p["n_init"], rng)
         if not len(search.unseen(X0)):  # the capacity-checked designs are all seen: go blind
             X0 = rng.integers(search.xl, search.xu + 1, size=X0.shape, dtype=np.int64)

@@ -9,18 +9,19 @@ import pytest
 from problems.exhaustive import exhaustive_search
 from problems.objectives import ObjectiveConfig
 from problems.problem import JointIMCProblem
-from problems.spaces import SearchSpace
 from problems.workloads import load_workloads
 from study.algorithms import ALGORITHMS, run_algorithm
 from study.memetic import _Search
-from study.runner import _fix_space
+from study.backend import scenario_space
+from study.config import ScenarioConfig
 
 
 @pytest.fixture(scope="module")
 def small_problem() -> JointIMCProblem:
-    space = _fix_space(SearchSpace.load("rram-paper"),
-                       {"voltage_v": 0.7, "cycle_time_s": 6e-9, "bits_per_cell": 5,
-                        "glb_bytes": 4194304, "router_groups": 4})
+    space = scenario_space(ScenarioConfig(
+        name="small", space="rram-paper", workloads=["alexnet", "resnet18"],
+        fixed={"voltage_v": 0.7, "cycle_time_s": 6e-9, "bits_per_cell": 5,
+               "glb_bytes": 4194304, "router_groups": 4}))
     return JointIMCProblem(space, load_workloads(["alexnet", "resnet18"]),
                            ObjectiveConfig(aggregate="max"))
 
