@@ -11,9 +11,9 @@ from problems.objectives import ObjectiveConfig
 from problems.problem import JointIMCProblem
 from problems.workloads import load_workloads
 from study.algorithms import ALGORITHMS, run_algorithm
-from study.memetic import _Search
 from study.backend import scenario_space
 from study.config import ScenarioConfig
+from study.memetic import _Search
 
 
 @pytest.fixture(scope="module")
