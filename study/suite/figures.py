@@ -80,7 +80,7 @@ def ecdf_instances(data: an.SuiteData, path: Path) -> Path:
     handles, labels = axes.ravel()[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(8, len(labels)), fontsize=9)
     fig.supxlabel("evaluations", y=0.04)
-    fig.supylabel("fraction of (run, target) pairs")
+    fig.supylabel("fraction of (run, target) pairs", x=-0.005)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     atomic_write_figure(path, fig, dpi=90, bbox_inches="tight")
     plt.close(fig)
@@ -145,8 +145,10 @@ def eaf(data: an.SuiteData, instance: str, path: Path) -> Path:
             continue
         E = E[np.argsort(E[:, 0])]
         ax.step(10 ** E[:, 0], 10 ** E[:, 1], where="post", label=f"{a} (50 % EAF)", **st[a])
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    lo, hi = ax.get_xlim(), ax.get_ylim()
+    ax.set_xscale("log" if hi and lo[1] / max(lo[0], 1e-300) > 10 else "linear")
+    if hi[1] / max(hi[0], 1e-300) > 10:  # log only where values span a decade or more
+        ax.set_yscale("log")
     ax.set_xlabel("aggregated energy x latency (J*s)")
     ax.set_ylabel("area (mm^2)")
     ax.set_title(f"{instance}: median attainment surfaces (moocore.eaf)", fontsize=10)
