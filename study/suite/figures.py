@@ -145,9 +145,10 @@ def eaf(data: an.SuiteData, instance: str, path: Path) -> Path:
             continue
         E = E[np.argsort(E[:, 0])]
         ax.step(10 ** E[:, 0], 10 ** E[:, 1], where="post", label=f"{a} (50 % EAF)", **st[a])
-    lo, hi = ax.get_xlim(), ax.get_ylim()
-    ax.set_xscale("log" if hi and lo[1] / max(lo[0], 1e-300) > 10 else "linear")
-    if hi[1] / max(hi[0], 1e-300) > 10:  # log only where values span a decade or more
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    if x1 / max(x0, 1e-300) > 10:  # log only where values span a decade or more
+        ax.set_xscale("log")
+    if y1 / max(y0, 1e-300) > 10:
         ax.set_yscale("log")
     ax.set_xlabel("aggregated energy x latency (J*s)")
     ax.set_ylabel("area (mm^2)")
