@@ -182,6 +182,17 @@ def _markdown(data: an.SuiteData, t: dict[str, Any], fr: dict[str, Any], multi: 
     for i in inst:
         L.append(f"| {i} | " + " | ".join(_num(t["ert"].get(f"{i}|{a}", [np.inf] * 9)[k1])
                                          for a in algs) + " |")
+    if OWN in algs:
+        own = {i: t["success_1pct"].get(f"{i}|{OWN}", np.nan) for i in inst}
+        ok = [i for i, v in own.items() if v >= 0.95]
+        pos = list(ranks.index).index(OWN) + 1 if OWN in ranks.index else None
+        L += ["", f"## Verdict on {OWN}", "",
+              f"Target: within 1 % of the exact optimum in ≥ 95 % of seeds on every instance, "
+              f"and the best mean rank. Reached on {len(ok)} of {len(inst)} instances"
+              + (f"; missed on {', '.join(f'{i} ({_pct(own[i])})' for i in inst if i not in ok)}"
+                 if len(ok) < len(inst) else "")
+              + f". Mean rank position {pos} of {len(ranks)} ({ranks.get(OWN, np.nan):.2f}"
+              f"; best {ranks.index[0]} {ranks.iloc[0]:.2f})."]
     L += ["", "## Where each algorithm wins and fails", ""]
     L += _wins_and_fails(t, algs, inst)
     if multi:
