@@ -189,11 +189,12 @@ def kick(search: _Search, rng: np.random.Generator, chunk: int = 0) -> None:
 
 
 def run_memetic(problem: Any, recorder: ArchiveRecorder, seed: int, p: dict[str, Any]) -> None:
-    """Run imcopt-memetic until the recorder's budget is used up (see the module docstring)."""
-    from study.algorithms import objective_variant
+    """Run imcopt-memetic until the recorder's budget is used up (see the module docstring).
+
+    ``problem`` is the single-objective form (the registry's ``objective_kind="single"``
+    switches it before the call, so this module does not import the registry)."""
     from study.direct_search import feasible_fn
 
-    problem = objective_variant(problem, "single")
     rng = np.random.default_rng(seed)
     search = _Search(problem, recorder, feasible_fn(problem, p["feasible_only"]))
     chunk = 0  # steepest descent (first improvement in chunks was no better on seeds 1000+)
