@@ -87,6 +87,11 @@ class AlgorithmSpec:
 
 #: one line per registry parameter (``imcopt algorithms show``)
 PARAMETER_HELP = {
+    "n_offspring": "imcopt-memetic: offspring per generation (uniform crossover of elite designs)",
+    "elite": "imcopt-memetic: local optima kept for recombination",
+    "stall": "imcopt-memetic: generations without improvement before the ILS kicks",
+    "kicks": "imcopt-memetic: iterated-local-search kicks before a restart",
+    "mutation": "imcopt-memetic: per-coordinate random-reset probability of an offspring",
     "pop_size": "population size",
     "sampling": "initial population: hamming (best of n_diverse Hamming-diverse designs) or "
                 "random",
