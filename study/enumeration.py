@@ -38,8 +38,10 @@ def merge_optimum(parts: list[dict[str, Any]], session: StudySession, scenario: 
         if p["best_log10"] is not None and (best is None or p["best_log10"] < best["best_log10"]):
             best = p
     fl = [np.asarray(p["front_log10"], float).reshape(-1, 3) for p in parts]
+    # a slice without a feasible design has an empty front (no row length to reshape to)
     fx = [np.asarray(p["front_x"], np.int64).reshape(len(f), -1)
-          for p, f in zip(parts, fl, strict=True)]
+          for p, f in zip(parts, fl, strict=True) if len(f)]
+    fl = [f for f in fl if len(f)]
     F = np.vstack(fl) if fl else np.empty((0, 3))
     FX = np.vstack(fx) if fx else np.empty((0, 0), np.int64)
     keep = nondominated_mask(F)  # identical vectors: the first (lowest enumeration index)
