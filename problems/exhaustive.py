@@ -145,7 +145,7 @@ def exhaustive_search(
                desc=f"exhaustive {space.name}", smoothing=0.1)
     try:
         for flat, X in space.iter_blocks(start, stop, int(chunk)):
-            r = problem.evaluate_batch(X)
+            r = problem.screened_scores(X)
             feas = r["feasible"]
             n_feasible += int(feas.sum())
             # top-k

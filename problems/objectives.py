@@ -245,6 +245,7 @@ def _reduce(lx: np.ndarray, how: str, w: np.ndarray) -> np.ndarray:
 
 
 def _inputs(E: np.ndarray, L: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, ...]:
+    """log10 E, L (n, n_w) and A (n,), the area +inf where any workload is invalid."""
     E = np.atleast_2d(np.asarray(E, dtype=float))
     L = np.atleast_2d(np.asarray(L, dtype=float))
     A = np.atleast_1d(np.asarray(A, dtype=float))
@@ -252,10 +253,12 @@ def _inputs(E: np.ndarray, L: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, ..
         raise ImcoptError(f"aggregation: E {E.shape}, L {L.shape} must be (n, n_workloads) and "
                           f"A {A.shape} must be (n,)")
     lE, lL = safe_log10(E), safe_log10(L)
+    return lE, lL, _mask_area(lE, lL, safe_log10(A))
+
+
+def _mask_area(lE: np.ndarray, lL: np.ndarray, lA: np.ndarray) -> np.ndarray:
     bad = ~(np.all(np.isfinite(lE), axis=1) & np.all(np.isfinite(lL), axis=1))
-    lA = safe_log10(A)
-    lA = np.where(bad, np.inf, lA)
-    return lE, lL, lA
+    return np.where(bad, np.inf, lA)
 
 
 def log10_area_term(A: np.ndarray, cfg: ObjectiveConfig,
@@ -280,6 +283,11 @@ def aggregate_parts_log10(E: np.ndarray, L: np.ndarray, cfg: ObjectiveConfig
     """log10 of the aggregated energy and latency, each (n,). For ``normalized`` the
     ``normalized_by`` reduction (max or mean) of E and L is used."""
     lE, lL, _ = _inputs(E, L, np.ones(np.atleast_2d(E).shape[0]))
+    return _parts_from_logs(lE, lL, cfg)
+
+
+def _parts_from_logs(lE: np.ndarray, lL: np.ndarray, cfg: ObjectiveConfig
+                     ) -> tuple[np.ndarray, np.ndarray]:
     how = cfg.normalized_by if cfg.aggregate == "normalized" else cfg.aggregate
     w = _weights(cfg, lE.shape[1])
     return _reduce(lE, how, w), _reduce(lL, how, w)
@@ -291,12 +299,17 @@ def per_workload_log10(E: np.ndarray, L: np.ndarray, A: np.ndarray, cfg: Objecti
     that workload is invalid). This is what a workload's specialist minimises."""
     E = np.atleast_2d(np.asarray(E, dtype=float))
     L = np.atleast_2d(np.asarray(L, dtype=float))
-    la = _log10_area_term(safe_log10(A), cfg, technology_nm)
+    return _per_workload_from_logs(safe_log10(E), safe_log10(L),
+                                   _log10_area_term(safe_log10(A), cfg, technology_nm), cfg)
+
+
+def _per_workload_from_logs(lE: np.ndarray, lL: np.ndarray, la: np.ndarray,
+                            cfg: ObjectiveConfig) -> np.ndarray:
     if cfg.fabrication_cost == "alone":
-        out = np.broadcast_to(la[:, None], E.shape).copy()
-        out[~(np.isfinite(safe_log10(E)) & np.isfinite(safe_log10(L)))] = np.inf
+        out = np.broadcast_to(la[:, None], lE.shape).copy()
+        out[~(np.isfinite(lE) & np.isfinite(lL))] = np.inf
         return out
-    return safe_log10(E) + safe_log10(L) + la[:, None]
+    return lE + lL + la[:, None]
 
 
 def aggregate_log10(E: np.ndarray, L: np.ndarray, A: np.ndarray, cfg: ObjectiveConfig,
@@ -307,8 +320,14 @@ def aggregate_log10(E: np.ndarray, L: np.ndarray, A: np.ndarray, cfg: ObjectiveC
     E, L: (n, n_w) J and s; A: (n,) mm^2; specialist_edap: (n_w,) each workload's own optimum
     (same units as the per-workload EDAP), required for ``normalized``."""
     lE, lL, lA = _inputs(E, L, A)
+    return _aggregate_from_logs(lE, lL, _log10_area_term(lA, cfg, technology_nm), cfg,
+                                specialist_edap)
+
+
+def _aggregate_from_logs(lE: np.ndarray, lL: np.ndarray, la: np.ndarray, cfg: ObjectiveConfig,
+                         specialist_edap: np.ndarray | None) -> np.ndarray:
+    """`aggregate_log10` from log10 E, L and the (masked, `_inputs`) log10 area term."""
     n_w = lE.shape[1]
-    la = _log10_area_term(lA, cfg, technology_nm)
     if cfg.fabrication_cost == "alone":
         return la
     if cfg.aggregate == "normalized":
@@ -345,16 +364,32 @@ def objectives_log10(E: np.ndarray, L: np.ndarray, A: np.ndarray, cfg: Objective
                      technology_nm: np.ndarray | float | None = None) -> np.ndarray:
     """The objective matrix (n, n_obj) for ``cfg.kind`` in log10 units:
     single -> aggregated score; multi -> (agg E, agg L, area term); many -> per-workload EDAP."""
-    if cfg.kind == "single":
-        return aggregate_log10(E, L, A, cfg, specialist_edap, technology_nm)[:, None]
-    if cfg.kind == "many":
-        return per_workload_log10(E, L, A, cfg, technology_nm)
-    lE, lL, lA = _inputs(E, L, A)
-    aE, aL = aggregate_parts_log10(E, L, cfg)
+    return score_logs(*_inputs(E, L, A), safe_log10(np.atleast_1d(A)), cfg, specialist_edap,
+                      technology_nm)["F"]
+
+
+def score_logs(lE: np.ndarray, lL: np.ndarray, lA: np.ndarray, lA_raw: np.ndarray,
+               cfg: ObjectiveConfig, specialist_edap: np.ndarray | None = None,
+               technology_nm: np.ndarray | float | None = None) -> dict[str, np.ndarray]:
+    """Every objective quantity from log10 E, L (n, n_w), log10 A masked as `_inputs` does
+    (``lA``) and unmasked (``lA_raw``), each logarithm taken once: ``log10_score``
+    (`aggregate_log10`), ``F`` (`objectives_log10`), ``parts`` (n, 3: aggregated E, L and
+    the unmasked area term, as `aggregate_parts_log10` / `log10_area_term`) and
+    ``workload`` (`per_workload_log10` of these E, L)."""
     la = _log10_area_term(lA, cfg, technology_nm)
-    out = np.stack([aE, aL, la], axis=1)
-    out[~np.isfinite(la)] = np.inf
-    return out
+    la_raw = la if lA_raw is lA else _log10_area_term(lA_raw, cfg, technology_nm)
+    lscore = _aggregate_from_logs(lE, lL, la, cfg, specialist_edap)
+    aE, aL = _parts_from_logs(lE, lL, cfg)
+    workload = _per_workload_from_logs(lE, lL, la_raw, cfg)
+    if cfg.kind == "single":
+        F = lscore[:, None]
+    elif cfg.kind == "many":
+        F = workload
+    else:
+        F = np.stack([aE, aL, la], axis=1)
+        F[~np.isfinite(la)] = np.inf
+    return {"log10_score": lscore, "F": F, "parts": np.stack([aE, aL, la_raw], axis=1),
+            "workload": workload}
 
 
 def describe(cfg: ObjectiveConfig) -> str:

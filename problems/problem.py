@@ -45,16 +45,14 @@ from pymoo.core.problem import Problem
 
 from problems.errors import ImcoptError
 from problems.hardware.design import RRAM, DesignBatch
+from problems.hardware.model import Screen
 from problems.hardware.registry import DEFAULT_CONVENTION, get_cost_model
 from problems.hardware.snr import SNRConfig, SNRModel
 from problems.objectives import (
     ObjectiveConfig,
-    aggregate_log10,
-    aggregate_parts_log10,
-    log10_area_term,
-    objectives_log10,
-    per_workload_log10,
+    _mask_area,
     safe_log10,
+    score_logs,
     snr_targets_db,
 )
 from problems.spaces import SearchSpace
@@ -186,15 +184,47 @@ class JointIMCProblem(Problem):
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     def _evaluate_clean(self, Xi: np.ndarray, n_bad: np.ndarray) -> dict[str, np.ndarray]:
-        cfg = self.objective
         designs = self.space.decode(Xi)
         E, L, A, valid, resident = self._cost(Xi, designs)
+        return self._outputs(designs, n_bad, E, L, A, valid, resident)
+
+    def screened_scores(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """The exhaustive search's view of index vectors X (n, n_var): ``feasible``,
+        ``log10_score``, ``parts_log10``, ``workload_log10`` as in `evaluate_batch`, computed
+        only for designs that can be feasible for some workload (the cost model skips the
+        others, see `problems.hardware.model.Screen`; they are infeasible everywhere:
+        ``feasible`` False, inf elsewhere)."""
+        Xi, n_bad = self._clean_indices(X)
+        n, n_w = Xi.shape[0], self.stack.n_workloads
+        out = {"feasible": np.zeros(n, bool), "log10_score": np.full(n, np.inf),
+               "parts_log10": np.full((n, 3), np.inf), "workload_log10": np.full((n, n_w),
+                                                                                 np.inf)}
+        cfg = self.objective
+        for i in range(0, n, EVAL_CHUNK):
+            sl = slice(i, i + EVAL_CHUNK)
+            designs = self.space.decode(Xi[sl])
+            sc = Screen(max_area_mm2=cfg.area_budget_mm2, rram_resident=True)
+            E, L, A, valid, resident = self._cost(Xi[sl], designs, sc)
+            keep = np.flatnonzero(valid.any(axis=1) & (n_bad[sl] == 0))
+            if keep.size == 0:
+                continue
+            r = self._outputs(designs.take(keep), n_bad[sl][keep], E[keep], L[keep], A[keep],
+                              valid[keep], resident[keep])
+            for k, v in out.items():
+                v[i + keep] = r[k]
+        return out
+
+    def _outputs(self, designs: DesignBatch, n_bad: np.ndarray, E: np.ndarray, L: np.ndarray,
+                 A: np.ndarray, valid: np.ndarray,
+                 resident: np.ndarray) -> dict[str, np.ndarray]:
+        """Every output of `evaluate_batch` from the cost model's figures."""
+        cfg = self.objective
         tech = designs.technology_nm
         a_ok = np.isfinite(A) & (A > 0)
         g_area = np.where(a_ok, (np.where(a_ok, A, 0.0) - cfg.area_budget_mm2)
                           / cfg.area_budget_mm2, 1.0)
-        usable = (valid & np.isfinite(safe_log10(E))
-                  & np.isfinite(safe_log10(L)))
+        lE, lL, lA_raw = safe_log10(E), safe_log10(L), safe_log10(A)
+        usable = valid & np.isfinite(lE) & np.isfinite(lL)
         rram = (designs.memory == RRAM)[:, None]
         usable &= ~rram | resident
         G = np.concatenate([g_area[:, None], n_bad[:, None], (~usable).astype(float)], axis=1)
@@ -205,14 +235,16 @@ class JointIMCProblem(Problem):
         # invalid entries -> inf in the objectives (the model may report finite junk there)
         Eu = np.where(usable, E, np.inf)
         Lu = np.where(usable, L, np.inf)
-        lscore = aggregate_log10(Eu, Lu, A, cfg, self.specialist_edap, tech)
+        lEu = np.where(usable, lE, np.inf)
+        lLu = np.where(usable, lL, np.inf)
+        logs = score_logs(lEu, lLu, _mask_area(lEu, lLu, lA_raw), lA_raw, cfg,
+                          self.specialist_edap, tech)
+        lscore = logs["log10_score"]
         feasible &= np.isfinite(lscore)
-        F = objectives_log10(Eu, Lu, A, cfg, self.specialist_edap, tech)
+        F = logs["F"]
         if snr is not None and self.snr_objective:
             F = np.concatenate([F, -np.minimum(snr.min(axis=1), SNR_CAP_DB)[:, None] / 10], 1)
         F = np.where(np.isfinite(F), F, F_PENALTY)
-        aE, aL = aggregate_parts_log10(Eu, Lu, cfg)
-        la = log10_area_term(A, cfg, tech)
         with np.errstate(over="ignore"):
             score = np.where(feasible, 10.0 ** lscore, np.inf)
         extra = {} if snr is None else {
@@ -229,19 +261,24 @@ class JointIMCProblem(Problem):
             "area_mm2": A,
             "feasible": feasible,
             "in_range": n_bad == 0,
-            "parts_log10": np.stack([aE, aL, la], axis=1),
+            "parts_log10": logs["parts"],
             "workload_log10": np.where(usable & (g_area <= 0)[:, None] & (n_bad == 0)[:, None]
                                        & extra.get("snr_ok", True),
-                                       per_workload_log10(E, L, A, cfg, tech), np.inf),
+                                       logs["workload"], np.inf),
         }
 
-    def _cost(self, Xi: np.ndarray, designs: DesignBatch) -> tuple[np.ndarray, ...]:
+    def _cost(self, Xi: np.ndarray, designs: DesignBatch,
+              screen: Screen | None = None) -> tuple[np.ndarray, ...]:
         """(E, L, A, valid, resident) of Xi. If the cost model rejects the batch (ImcoptError),
         the batch is bisected and the designs it rejects alone become invalid (E = L = inf,
         A = nan): infeasible, never optimal. They are counted in ``n_model_errors``."""
         try:
-            r = (self.model.evaluate_factored(designs, self.stack) if self.factored
-                 else self.model.evaluate(designs, self.stack))
+            if not self.factored:
+                r = self.model.evaluate(designs, self.stack)
+            elif screen is None:
+                r = self.model.evaluate_factored(designs, self.stack)
+            else:
+                r = self.model.evaluate_factored(designs, self.stack, screen)
         except ImcoptError as exc:
             n, n_w = Xi.shape[0], self.stack.n_workloads
             if n == 1:
@@ -255,8 +292,8 @@ class JointIMCProblem(Problem):
                 return inf, inf.copy(), np.full(1, np.nan), np.zeros((1, n_w), bool), \
                     np.zeros((1, n_w), bool)
             h = n // 2
-            a = self._cost(Xi[:h], designs.take(slice(0, h)))
-            b = self._cost(Xi[h:], designs.take(slice(h, n)))
+            a = self._cost(Xi[:h], designs.take(slice(0, h)), screen)
+            b = self._cost(Xi[h:], designs.take(slice(h, n)), screen)
             return tuple(np.concatenate([x, y]) for x, y in zip(a, b, strict=True))
         return (np.asarray(r.energy_j, dtype=float), np.asarray(r.latency_s, dtype=float),
                 np.asarray(r.area_mm2, dtype=float), np.asarray(r.valid, bool),

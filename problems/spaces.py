@@ -178,8 +178,10 @@ class SearchSpace:
         if flat.size and (flat.min() < 0 or flat.max() >= self.size):
             raise ImcoptError(f"space {self.name}: flat index outside [0, {self.size})")
         cards = tuple(int(c) for c in self.cardinalities)
-        return np.stack(np.unravel_index(flat, cards), axis=1).astype(np.int64).reshape(
-            flat.size, self.n_var)
+        X = np.empty((flat.size, self.n_var), dtype=np.int64)
+        for j, col in enumerate(np.unravel_index(flat, cards)):
+            X[:, j] = col
+        return X
 
     def index_range(self, start: int, stop: int) -> np.ndarray:
         """Index vectors of flat designs ``start..stop-1`` (mixed radix, last variable fastest)."""

@@ -89,3 +89,38 @@ def test_factored_equals_plain_in_enumeration_order(space_name: str) -> None:
     start = space.size // 3
     _compare(get_cost_model("physical"), space.decode(space.index_range(start, start + 3000)),
              STACKS["paper-9"])
+
+
+@pytest.mark.parametrize("space_name", ["rram-paper", "sram-paper-9", "extended"])
+def test_screen_skips_only_designs_infeasible_everywhere(space_name: str) -> None:
+    """`Screen`: the skipped designs are exactly those over the area budget or (RRAM) resident
+    for no workload; the kept ones get the unscreened numbers; and the problem's screened view
+    (the exhaustive search's) has the same feasible set, scores and specialists."""
+    from problems.hardware.model import Screen
+    from problems.objectives import ObjectiveConfig
+    from problems.problem import JointIMCProblem
+
+    space = SearchSpace.load(space_name)
+    stack = STACKS["paper-4"]
+    X = space.indices_of(np.random.default_rng(7).integers(0, space.size, 3000))
+    designs = space.decode(X)
+    budget = 150.0
+    model = PhysicalModel()
+    full = model.evaluate(designs, stack)
+    scr = model.evaluate_factored(designs, stack, Screen(max_area_mm2=budget, rram_resident=True))
+    kept = scr.valid.any(axis=1)
+    expect = (full.area_mm2 <= budget) & (~(designs.memory == 0) | full.weights_resident.any(1))
+    assert np.array_equal(kept, expect)
+    assert 0 < kept.sum() < kept.size                       # the test screens something
+    assert not np.isfinite(scr.energy_j[~kept]).any()
+    assert _max_rel(full.energy_j[kept], scr.energy_j[kept]) <= RTOL
+    assert _max_rel(full.latency_s[kept], scr.latency_s[kept]) <= RTOL
+    assert np.array_equal(full.area_mm2, scr.area_mm2)
+    assert np.array_equal(full.weights_resident, scr.weights_resident)
+    p = JointIMCProblem(space, stack, ObjectiveConfig(aggregate="max", area_budget_mm2=budget))
+    ref, lean = p.evaluate_batch(X), p.screened_scores(X)
+    assert ref["feasible"].any()
+    for key in ("feasible", "log10_score", "workload_log10"):
+        assert np.array_equal(ref[key], lean[key]), key
+    f = ref["feasible"]
+    assert np.array_equal(ref["parts_log10"][f], lean["parts_log10"][f])

@@ -121,9 +121,14 @@ class DesignBatch:
         return self.memory == SRAM
 
     def take(self, index: np.ndarray | slice | int) -> DesignBatch:
-        """Sub-batch (keeps the batch form even for one design)."""
-        return DesignBatch(**{f.name: np.atleast_1d(getattr(self, f.name)[index])
-                              for f in fields(self)})
+        """Sub-batch (keeps the batch form even for one design). The values were checked when
+        this batch was built, so they are not checked again (a hot path of the search)."""
+        sub = object.__new__(DesignBatch)
+        for f in fields(self):
+            a = np.atleast_1d(getattr(self, f.name)[index])
+            a.setflags(write=False)
+            object.__setattr__(sub, f.name, a)
+        return sub
 
     def to_frame(self) -> pd.DataFrame:
         df = pd.DataFrame({f.name: getattr(self, f.name) for f in fields(self)})

@@ -22,11 +22,14 @@ evaluation. The energy breakdown per component is not returned (use `evaluate`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numba
 import numpy as np
 
 from problems.hardware.deployment import Deployment
-from problems.hardware.design import DesignBatch
+from problems.hardware.design import RRAM, DesignBatch
+from problems.hardware.model import Screen
 from problems.hardware.physical_counts import _layer_constants, workload_counts
 from problems.hardware.result import CostResult
 from problems.workloads.stack import WorkloadStack
@@ -193,23 +196,71 @@ def _energy_sums(key, counts_akw, cost_ad, spill_w, dram_action, comp_of_action,
 
 
 def evaluate_factored(designs: DesignBatch, stack: WorkloadStack, dep: Deployment,
-                      costs: dict[str, np.ndarray], area: dict[str, np.ndarray],
+                      action_costs: Callable[[DesignBatch], dict[str, np.ndarray]],
+                      area: dict[str, np.ndarray],
                       ACTIONS: tuple[tuple[str, str, str, str], ...],
-                      ENERGY_KEYS: tuple[str, ...]) -> CostResult:
+                      ENERGY_KEYS: tuple[str, ...], screen: Screen | None = None) -> CostResult:
     """`physical._evaluate_block` with the counts computed once per structure (checked input,
-    ``supports(dep)``; ``costs`` / ``area`` of every design from `physical.action_costs` /
-    `physical.area_breakdown_mm2`; the physical convention's action table ``ACTIONS`` and
-    breakdown components ``ENERGY_KEYS`` are passed in, so this module does not import it)."""
-    # the dram action's count is dram_bits (per structure) + the spill (per design)
-    actions = [(a, "dram_bits" if k == "dram_bits_total" else k, c, part)
-                    for a, k, c, part in ACTIONS]
-
+    ``supports(dep)``; ``area`` of every design from `physical.area_breakdown_mm2`; the
+    per-action costs from ``action_costs`` (`physical.action_costs`), computed only for the
+    designs ``screen`` keeps; the others get inf energy and latency and ``valid`` False. The
+    physical convention's action table ``ACTIONS`` and breakdown components ``ENERGY_KEYS`` are
+    passed in, so this module does not import it)."""
     d = designs
     first, inv = structure_keys(d)
     reps = d.take(first)
     n = workload_counts(reps, stack, dep)
+    resident_k = n["weights_resident"]
+    area_mm2 = sum(area.values())
+    resident = resident_k[inv]
+    keep = None
+    if screen is not None:
+        keep = area_mm2 <= screen.max_area_mm2
+        if screen.rram_resident:
+            keep &= (d.memory != RRAM) | resident_k.any(axis=1)[inv]
+        if keep.all():
+            keep = None
+    valid = np.ones_like(resident, dtype=bool)
+    if keep is None:
+        energy_j, latency = _energy_latency(d, inv, n, stack, dep, action_costs(d), ACTIONS,
+                                            ENERGY_KEYS)
+        latency_s = latency["compute"] + latency["io_stall"] + latency["weight_load"]
+    else:
+        idx = np.flatnonzero(keep)
+        n_w = stack.n_workloads
+        energy_j = np.full((len(d), n_w), np.inf)
+        latency_s = np.full((len(d), n_w), np.inf)
+        latency = {k: np.full((len(d), n_w), np.inf)
+                   for k in ("compute", "io_stall", "weight_load")}
+        valid[~keep] = False
+        if idx.size:
+            d_c = d.take(idx)
+            e_c, lat_c = _energy_latency(d_c, inv[idx], n, stack, dep, action_costs(d_c),
+                                         ACTIONS, ENERGY_KEYS)
+            energy_j[idx] = e_c
+            for k, v in lat_c.items():
+                latency[k][idx] = v
+            latency_s[idx] = lat_c["compute"] + lat_c["io_stall"] + lat_c["weight_load"]
+    return CostResult(
+        convention=CONVENTION, workloads=tuple(stack.names),
+        energy_j=energy_j, latency_s=latency_s,
+        area_mm2=area_mm2, utilisation=n["cell_utilisation"][inv],
+        weights_resident=resident, valid=valid,
+        energy_breakdown_j=None, area_breakdown_mm2=area, latency_breakdown_s=latency)
+
+
+def _energy_latency(d: DesignBatch, inv: np.ndarray, n: dict[str, np.ndarray],
+                    stack: WorkloadStack, dep: Deployment, costs: dict[str, np.ndarray],
+                    ACTIONS: tuple[tuple[str, str, str, str], ...],
+                    ENERGY_KEYS: tuple[str, ...]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Energy (n_d, n_w) and latency parts of designs ``d`` of structures ``inv`` (indices
+    into the per-structure counts ``n``)."""
+    # the dram action's count is dram_bits (per structure) + the spill (per design)
+    actions = [(a, "dram_bits" if k == "dram_bits_total" else k, c, part)
+               for a, k, c, part in ACTIONS]
     lc = _layer_constants(stack)
-    n_k, n_l = len(reps), stack.n_layers
+    n_k = n["weights_resident"].shape[0]
+    n_l = stack.n_layers
     # per structure x layer tables (written rows include the passes of layers > chip)
     wr_static = np.zeros((n_k, n_l))
     wd = n["written_designs"]
@@ -241,14 +292,15 @@ def evaluate_factored(designs: DesignBatch, stack: WorkloadStack, dep: Deploymen
     order = [c for c in ENERGY_KEYS if c in comps]
     comp_of_action = np.array([order.index(c) for c in comps], dtype=np.int64)
     dram_action = [a for a, _, _, _ in actions].index("dram_bit")
-    energy_j = _energy_sums(inv.astype(np.int64), counts_akw, cost_ad, spill_w, dram_action,
-                            comp_of_action, len(order))
+    key = inv.astype(np.int64)
+    energy_j = _energy_sums(key, counts_akw, cost_ad, spill_w, dram_action, comp_of_action,
+                            len(order))
     # latency
     t_bit = costs["bit_step_s"]
     compute_w = n["bit_steps"][inv] * t_bit[:, None]
     load_dram_s = np.where(d.is_sram, costs["dram_bit_s"], 0.0)
     busy_w, load_st, load_dy = _latency_sums(
-        inv.astype(np.int64), t_bit, costs["io_bit_s"], spill, glb_bits, costs["dram_bit_s"],
+        key, t_bit, costs["io_bit_s"], spill, glb_bits, costs["dram_bit_s"],
         load_dram_s, costs["row_write_s"], written[inv],
         np.ascontiguousarray(n["bit_steps_layer"]), wr_static, wr_dyn, bool(dyn.size), io_bits,
         batch_io,
@@ -259,11 +311,4 @@ def evaluate_factored(designs: DesignBatch, stack: WorkloadStack, dep: Deploymen
     if dyn.size:
         load_w += load_dy
     stall_w = np.maximum(busy_w - compute_w, 0.0)
-    latency = {"compute": compute_w, "io_stall": stall_w, "weight_load": load_w}
-    return CostResult(
-        convention=CONVENTION, workloads=tuple(stack.names),
-        energy_j=energy_j, latency_s=compute_w + stall_w + load_w,
-        area_mm2=sum(area.values()), utilisation=n["cell_utilisation"][inv],
-        weights_resident=resident, valid=np.ones_like(resident, dtype=bool),
-        energy_breakdown_j=None, area_breakdown_mm2=area, latency_breakdown_s=latency)
-
+    return energy_j, {"compute": compute_w, "io_stall": stall_w, "weight_load": load_w}

@@ -41,6 +41,17 @@ def data_file(name: str) -> Path:
     return checked_file(hardware_root() / "data" / name, f"problems/hardware/data/{name}")
 
 
+@dataclass(frozen=True)
+class Screen:
+    """Designs the caller treats as infeasible whatever their energy and latency: chip area
+    above ``max_area_mm2``, or (``rram_resident``) RRAM designs whose weights are resident for
+    no workload. `CostModel.evaluate_factored` may skip their energy and latency (reported as
+    inf, ``valid`` False); area and residency stay exact. The exhaustive search uses it."""
+
+    max_area_mm2: float = float("inf")
+    rram_resident: bool = False
+
+
 @dataclass(frozen=True, eq=False)
 class ActionTable:
     """Action counts x per-action energies (Accelergy's split), one entry per action.
@@ -106,10 +117,12 @@ class CostModel(ABC):
         self.check(designs, stack)
         return self._evaluate(designs, stack, breakdown)
 
-    def evaluate_factored(self, designs: DesignBatch, stack: WorkloadStack) -> CostResult:
+    def evaluate_factored(self, designs: DesignBatch, stack: WorkloadStack,
+                          screen: Screen | None = None) -> CostResult:
         """`evaluate` with the mapping-dependent part computed once per distinct structure
-        (conventions override it; the same numbers up to summation order, rel. diff <= 1e-12).
-        The default is the plain evaluation."""
+        (conventions override it; the same numbers up to summation order, rel. diff <= 1e-12);
+        a convention may skip the designs ``screen`` rules out. The default is the plain
+        evaluation of every design."""
         return self.evaluate(designs, stack)
 
     @abstractmethod

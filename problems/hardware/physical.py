@@ -55,7 +55,7 @@ from problems.errors import ImcoptError
 from problems.hardware import components as comp
 from problems.hardware.deployment import Deployment
 from problems.hardware.design import DesignBatch
-from problems.hardware.model import ActionTable, CostModel
+from problems.hardware.model import ActionTable, CostModel, Screen
 from problems.hardware.physical_counts import ACCUMULATOR_BITS, _sum_w, workload_counts
 from problems.hardware.result import CostResult
 from problems.hardware.technology import check_node, check_voltage
@@ -375,13 +375,15 @@ class PhysicalModel(CostModel):
                   breakdown: bool) -> CostResult:
         return _evaluate_unchecked(designs, stack, breakdown, self.deployment)
 
-    def evaluate_factored(self, designs: DesignBatch, stack: WorkloadStack) -> CostResult:
-        """Counts once per structure (`problems.hardware.factored`); plain otherwise."""
+    def evaluate_factored(self, designs: DesignBatch, stack: WorkloadStack,
+                          screen: Screen | None = None) -> CostResult:
+        """Counts once per structure (`problems.hardware.factored`), action costs only for the
+        designs ``screen`` keeps; plain otherwise."""
         from problems.hardware import factored
 
         if not factored.supports(self.deployment):
             return self.evaluate(designs, stack)
         self.check(designs, stack)
-        return factored.evaluate_factored(designs, stack, self.deployment,
-                                          action_costs(designs), area_breakdown_mm2(designs),
-                                          ACTIONS, ENERGY_KEYS)
+        return factored.evaluate_factored(designs, stack, self.deployment, action_costs,
+                                          area_breakdown_mm2(designs), ACTIONS, ENERGY_KEYS,
+                                          screen)

@@ -72,6 +72,9 @@ def check_voltage(voltage_v: np.ndarray | float) -> np.ndarray:
 
 def _interp_log(node_nm: np.ndarray, table: np.ndarray) -> np.ndarray:
     # piecewise-linear in log(node) / log(factor): monotone between the S&B grid nodes
+    if node_nm.ndim == 1 and node_nm.size > 64 and node_nm[0] == node_nm.min() == node_nm.max():
+        # one node in the whole batch (most spaces): the same value, computed once
+        return np.full(node_nm.shape, _interp_log(node_nm[:1], table)[0])
     return np.exp(np.interp(np.log(node_nm), np.log(_NODES_NM), np.log(table)))
 
 
