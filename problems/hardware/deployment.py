@@ -23,6 +23,12 @@ three.
   equals sequential; the GLB / routers are shared by the stages, so the period is at least
   the sum of the layers' activation-transfer times). Workloads whose weights are not resident
   cannot be pipelined (the arrays are rewritten every layer) and run sequentially.
+  Published check (qualitative; no ISAAC / PUMA throughput figure usable here was found):
+  ISAAC's deep pipeline "is only beneficial when a large number of consecutive images can be
+  fed into the architecture" (Song et al., PipeLayer, HPCA 2017, abstract): batch 1 gains
+  nothing, n equal stages approach n x as batch grows (tests/test_mapping.py). ISAAC also
+  balances the stages by replicating early layers ("we work our way back from the last
+  layer"); this model does not (uniform copies), so its pipelined period is conservative.
 - ``batch``: requests processed per weight load. Weights written at run time (not resident
   static weights: RRAM programming or the SRAM LPDDR4 stream) are loaded once per batch, and
   the activations of the whole batch share the GLB (spill computed for ``batch`` x the

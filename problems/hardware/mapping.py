@@ -18,9 +18,14 @@ Placement (weight-stationary), per layer:
   each column's sum has only C*R*S active rows (same ADC range). Dynamic (attention) layers,
   written at run time, keep one group per array (packing would serialise their writes).
   Check: with one crossbar per group a 3x3 depthwise kernel uses 9 of xbar_rows rows (7 % of
-  128, 1.8 % of 512): the "insufficient memory spatial utilization" of depthwise layers on CIM
-  macros (Qiao et al., MixCIM, CICC 2024, Fig. 1); block-diagonal packing raises the cell
-  occupancy of the crossbars it allocates to k*9*c / (rows*cols) (test_mapping.py checks it).
+  128, 1.8 % of 512): the "extreme low" cell utilization of depthwise layers mapped to a
+  crossbar (Zheng et al., MobiLattice, ICCAD 2020, abstract; it gives no number, nor did any
+  source found, so the check is analytic); block-diagonal packing raises the cell occupancy of
+  the crossbars it allocates to k*9*c / (rows*cols) (test_mapping.py checks it). The layout
+  within an array is CrossSim's grouped-conv matrix (Sandia, sandialabs/cross-sim,
+  AnalogConvolution.form_matrix: one block-diagonal matrix, zeros off the blocks), cut at
+  group boundaries. The tiling reproduces VW-SDK's published im2col cycle counts (DATE 2022)
+  exactly: tests/test_published_mapping.py.
 - Residency and replication (`Deployment.residency`): a workload is resident when its static
   layers' crossbars fit the chip (``all-resident`` / ``per-workload``: checked per workload;
   ``co-resident``: the union of all workloads). Spare macros hold floor(n_macros / arrays)
