@@ -63,6 +63,8 @@ from problems.workloads.stack import WorkloadStack
 F_PENALTY = 1.0e3
 #: designs evaluated per cost-model call inside `evaluate_batch`
 EVAL_CHUNK = 20_000
+#: designs per cost-model call in `screened_scores` (no (n, n_layers) temporaries there)
+SCREEN_CHUNK = 50_000
 #: SNR above this counts as this in the SNR objective (lossless chains report inf)
 SNR_CAP_DB = 100.0
 
@@ -200,8 +202,8 @@ class JointIMCProblem(Problem):
                "parts_log10": np.full((n, 3), np.inf), "workload_log10": np.full((n, n_w),
                                                                                  np.inf)}
         cfg = self.objective
-        for i in range(0, n, EVAL_CHUNK):
-            sl = slice(i, i + EVAL_CHUNK)
+        for i in range(0, n, SCREEN_CHUNK):
+            sl = slice(i, i + SCREEN_CHUNK)
             designs = self.space.decode(Xi[sl])
             sc = Screen(max_area_mm2=cfg.area_budget_mm2, rram_resident=True)
             E, L, A, valid, resident = self._cost(Xi[sl], designs, sc)

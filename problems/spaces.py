@@ -177,10 +177,12 @@ class SearchSpace:
         flat = np.asarray(flat, dtype=np.int64).ravel()
         if flat.size and (flat.min() < 0 or flat.max() >= self.size):
             raise ImcoptError(f"space {self.name}: flat index outside [0, {self.size})")
-        cards = tuple(int(c) for c in self.cardinalities)
         X = np.empty((flat.size, self.n_var), dtype=np.int64)
-        for j, col in enumerate(np.unravel_index(flat, cards)):
-            X[:, j] = col
+        stride = 1
+        for j in range(self.n_var - 1, -1, -1):   # mixed radix (np.unravel_index is slower)
+            c = int(self.cardinalities[j])
+            X[:, j] = (flat // stride) % c
+            stride *= c
         return X
 
     def index_range(self, start: int, stop: int) -> np.ndarray:
