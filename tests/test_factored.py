@@ -91,8 +91,12 @@ def test_factored_equals_plain_in_enumeration_order(space_name: str) -> None:
              STACKS["paper-9"])
 
 
-@pytest.mark.parametrize("space_name", ["rram-paper", "sram-paper-9", "extended"])
-def test_screen_skips_only_designs_infeasible_everywhere(space_name: str) -> None:
+@pytest.mark.parametrize(("space_name", "convention"),
+                         [("rram-paper", "physical"), ("sram-paper-9", "physical"),
+                          ("extended", "physical"), ("rram-paper", "cimloop"),
+                          ("sram-paper-4", "cimloop")])
+def test_screen_skips_only_designs_infeasible_everywhere(space_name: str,
+                                                         convention: str) -> None:
     """`Screen`: the skipped designs are exactly those over the area budget or (RRAM) resident
     for no workload; the kept ones get the unscreened numbers; and the problem's screened view
     (the exhaustive search's) has the same feasible set, scores and specialists."""
@@ -104,8 +108,8 @@ def test_screen_skips_only_designs_infeasible_everywhere(space_name: str) -> Non
     stack = STACKS["paper-4"]
     X = space.indices_of(np.random.default_rng(7).integers(0, space.size, 3000))
     designs = space.decode(X)
-    budget = 150.0
-    model = PhysicalModel()
+    budget = 150.0 if convention == "physical" else 800.0
+    model = get_cost_model(convention)
     full = model.evaluate(designs, stack)
     scr = model.evaluate_factored(designs, stack, Screen(max_area_mm2=budget, rram_resident=True))
     kept = scr.valid.any(axis=1)
@@ -117,7 +121,8 @@ def test_screen_skips_only_designs_infeasible_everywhere(space_name: str) -> Non
     assert _max_rel(full.latency_s[kept], scr.latency_s[kept]) <= RTOL
     assert np.array_equal(full.area_mm2, scr.area_mm2)
     assert np.array_equal(full.weights_resident, scr.weights_resident)
-    p = JointIMCProblem(space, stack, ObjectiveConfig(aggregate="max", area_budget_mm2=budget))
+    p = JointIMCProblem(space, stack, ObjectiveConfig(aggregate="max", area_budget_mm2=budget),
+                        convention)
     ref, lean = p.evaluate_batch(X), p.screened_scores(X)
     assert ref["feasible"].any()
     for key in ("feasible", "log10_score", "workload_log10"):

@@ -40,7 +40,7 @@ from problems.hardware.cimloop_area import (
 from problems.hardware.cimloop_counts import structure_counts
 from problems.hardware.cimloop_data import DATA_FILES, average_input_values, load_calibration
 from problems.hardware.design import DesignBatch
-from problems.hardware.model import ActionTable, CostModel
+from problems.hardware.model import ActionTable, CostModel, Screen
 from problems.hardware.result import CostResult
 from problems.workloads.stack import WorkloadStack
 
@@ -237,11 +237,13 @@ def _layer_name(stack: WorkloadStack, j: int) -> tuple[str, str]:
 
 def evaluate_cimloop(designs: DesignBatch, stack: WorkloadStack, breakdown: bool = False,
                      calibration: dict | None = None,
-                     average_inputs: str | Path | None = None) -> CostResult:
+                     average_inputs: str | Path | None = None,
+                     screen: Screen | None = None) -> CostResult:
     """Energy, latency, area of every design on every workload as CiMLoop counted them.
 
     ``average_inputs``: a per-layer input-activity table of your own CiMLoop workloads
-    (``scripts/cimloop_average_inputs.py``), instead of the built-in one.
+    (``scripts/cimloop_average_inputs.py``), instead of the built-in one. ``screen``: the
+    designs it rules out get no energy (inf, ``valid`` False; area and placement exact).
 
     Invalid (RRAM weights of some layer not placeable) -> valid False, energy/latency inf.
     """
@@ -251,16 +253,35 @@ def evaluate_cimloop(designs: DesignBatch, stack: WorkloadStack, breakdown: bool
     cal = load_calibration() if calibration is None else calibration
     counts = structure_counts(designs, stack, average_inputs)
     inv = counts["inverse"]
-    table = action_table(designs, stack, counts, cal)
-    parts = table.component_energy_j(ENERGY_COMPONENTS)
-    energy = sum(parts.values())
-    latency = counts["busy_s"][inv] * designs.cycle_time_s[:, None]
     placed = counts["placed"][inv]
-    wbps = np.minimum(designs.bits_per_cell, 8).astype(float)
-    util = counts["macs_per_cycle_max"][inv] * (cc.WEIGHT_BITS / wbps)[:, None]
     area_parts = area_components_mm2(designs, cal)
     area = sum(area_parts[c] for c in AREA_COMPONENTS)
     valid = placed | designs.is_sram[:, None]
+    keep = None
+    if screen is not None:
+        keep = area <= screen.max_area_mm2
+        if screen.rram_resident:
+            keep &= designs.is_sram | placed.any(axis=1)
+        keep = None if keep.all() else np.flatnonzero(keep)
+    if keep is None:
+        table = action_table(designs, stack, counts, cal)
+        parts = table.component_energy_j(ENERGY_COMPONENTS)
+        energy = sum(parts.values())
+    else:                                   # energies of the kept designs only
+        table = action_table(designs.take(keep), stack, {**counts, "inverse": inv[keep]}, cal)
+        kept = table.component_energy_j(ENERGY_COMPONENTS)
+        parts = {}
+        for c, v in kept.items():
+            parts[c] = np.full(valid.shape, np.inf)
+            parts[c][keep] = v
+        energy = np.full(valid.shape, np.inf)
+        energy[keep] = sum(kept.values())
+        skipped = np.ones(len(designs), bool)
+        skipped[keep] = False
+        valid = valid & ~skipped[:, None]
+    latency = counts["busy_s"][inv] * designs.cycle_time_s[:, None]
+    wbps = np.minimum(designs.bits_per_cell, 8).astype(float)
+    util = counts["macs_per_cycle_max"][inv] * (cc.WEIGHT_BITS / wbps)[:, None]
     inf = np.inf
     energy = np.where(valid, energy, inf)
     latency = np.where(valid, latency, inf)
@@ -290,3 +311,10 @@ class CimloopModel(CostModel):
     def _evaluate(self, designs: DesignBatch, stack: WorkloadStack,
                   breakdown: bool) -> CostResult:
         return evaluate_cimloop(designs, stack, breakdown=breakdown)
+
+    def evaluate_factored(self, designs: DesignBatch, stack: WorkloadStack,
+                          screen: Screen | None = None) -> CostResult:
+        """The plain evaluation (its counts are memoised per structure already), skipping the
+        energies of the designs ``screen`` rules out."""
+        self.check(designs, stack)
+        return evaluate_cimloop(designs, stack, screen=screen)
