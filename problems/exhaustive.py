@@ -10,10 +10,14 @@ optimizers) and keeps, across chunks:
 - each workload's own best design (its "specialist": feasible for that workload alone,
   i.e. within the area budget and usable for that workload), at no extra cost.
 
-Designs are scored through `JointIMCProblem.evaluate_batch`, i.e. the cost model's factored
+Designs are scored through `JointIMCProblem.screened_scores`, i.e. the cost model's factored
 evaluation (`CostModel.evaluate_factored`: the mapping once per distinct structure; the same
-numbers as the plain evaluation up to summation order). `exhaustive_parallel` runs contiguous
-slices in processes and merges them (`merge_results`).
+numbers as the plain evaluation) with a `Screen`: designs that cannot be feasible for any
+workload (chip area over the budget; RRAM designs whose weights fit for no workload) get no
+energy or latency computed (two thirds of `rram-paper`). Exact by construction: such a design
+is infeasible for the joint problem and for every specialist whatever its energy
+(tests/test_exhaustive_exact.py compares with the plain evaluation of every design).
+`exhaustive_parallel` runs contiguous slices in processes and merges them (`merge_results`).
 """
 
 from __future__ import annotations
