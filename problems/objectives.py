@@ -378,8 +378,11 @@ def score_logs(lE: np.ndarray, lL: np.ndarray, lA: np.ndarray, lA_raw: np.ndarra
     ``workload`` (`per_workload_log10` of these E, L)."""
     la = _log10_area_term(lA, cfg, technology_nm)
     la_raw = la if lA_raw is lA else _log10_area_term(lA_raw, cfg, technology_nm)
-    lscore = _aggregate_from_logs(lE, lL, la, cfg, specialist_edap)
     aE, aL = _parts_from_logs(lE, lL, cfg)
+    if cfg.aggregate == "normalized" or cfg.fabrication_cost == "alone":
+        lscore = _aggregate_from_logs(lE, lL, la, cfg, specialist_edap)
+    else:   # `_aggregate_from_logs` with the reductions already done for the parts
+        lscore = np.where(np.isfinite(la), aE + aL + la, np.inf)
     workload = _per_workload_from_logs(lE, lL, la_raw, cfg)
     if cfg.kind == "single":
         F = lscore[:, None]

@@ -299,13 +299,23 @@ def _energy_latency(d: DesignBatch, inv: np.ndarray, n: dict[str, np.ndarray],
     t_bit = costs["bit_step_s"]
     compute_w = n["bit_steps"][inv] * t_bit[:, None]
     load_dram_s = np.where(d.is_sram, costs["dram_bit_s"], 0.0)
-    busy_w, load_st, load_dy = _latency_sums(
-        key, t_bit, costs["io_bit_s"], spill, glb_bits, costs["dram_bit_s"],
-        load_dram_s, costs["row_write_s"], written[inv],
+    # designs with the same latency inputs made adjacent, so that the kernel computes each
+    # distinct input once (e.g. the (tiles, macros) splits of one macro count, non-spilling
+    # GLB sizes); the same per-design operations, only the order of designs changes
+    io_s, row_s, dram_s, wr_d = (costs["io_bit_s"], costs["row_write_s"], costs["dram_bit_s"],
+                                 written[inv])
+    o = np.lexsort((load_dram_s, row_s, wr_d, dram_s, np.where(spill, glb_bits, -1.0), spill,
+                    io_s, t_bit, key))
+    lat = _latency_sums(
+        key[o], t_bit[o], io_s[o], spill[o], glb_bits[o], dram_s[o], load_dram_s[o],
+        row_s[o], wr_d[o],
         np.ascontiguousarray(n["bit_steps_layer"]), wr_static, wr_dyn, bool(dyn.size), io_bits,
         batch_io,
         lc["weights"] * lc["weight_bits"] * lc["static"],
         stack.offsets.astype(np.int64), float(dep.batch) if sequential_batch else 1.0)
+    back = np.empty_like(o)
+    back[o] = np.arange(o.size)
+    busy_w, load_st, load_dy = (x[back] for x in lat)
     resident = n["weights_resident"][inv]
     load_w = np.where(written[inv][:, None], load_st * ~resident / dep.batch, 0.0)
     if dyn.size:
