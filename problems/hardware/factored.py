@@ -35,6 +35,8 @@ from problems.hardware.result import CostResult
 from problems.workloads.stack import WorkloadStack
 
 CONVENTION = "physical"
+#: from this many layers on, designs are sorted by their latency inputs (`_energy_latency`)
+SORT_LAYERS = 400
 
 
 def structure_keys(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -304,8 +306,11 @@ def _energy_latency(d: DesignBatch, inv: np.ndarray, n: dict[str, np.ndarray],
     # GLB sizes); the same per-design operations, only the order of designs changes
     io_s, row_s, dram_s, wr_d = (costs["io_bit_s"], costs["row_write_s"], costs["dram_bit_s"],
                                  written[inv])
-    o = np.lexsort((load_dram_s, row_s, wr_d, dram_s, np.where(spill, glb_bits, -1.0), spill,
-                    io_s, t_bit, key))
+    if n_l >= SORT_LAYERS:
+        o = np.lexsort((load_dram_s, row_s, wr_d, dram_s, np.where(spill, glb_bits, -1.0),
+                        spill, io_s, t_bit, key))
+    else:                       # few layers: the sort would cost more than it saves
+        o = slice(None)
     lat = _latency_sums(
         key[o], t_bit[o], io_s[o], spill[o], glb_bits[o], dram_s[o], load_dram_s[o],
         row_s[o], wr_d[o],
@@ -313,9 +318,11 @@ def _energy_latency(d: DesignBatch, inv: np.ndarray, n: dict[str, np.ndarray],
         batch_io,
         lc["weights"] * lc["weight_bits"] * lc["static"],
         stack.offsets.astype(np.int64), float(dep.batch) if sequential_batch else 1.0)
-    back = np.empty_like(o)
-    back[o] = np.arange(o.size)
-    busy_w, load_st, load_dy = (x[back] for x in lat)
+    if n_l >= SORT_LAYERS:
+        back = np.empty_like(o)
+        back[o] = np.arange(o.size)
+        lat = tuple(x[back] for x in lat)
+    busy_w, load_st, load_dy = lat
     resident = n["weights_resident"][inv]
     load_w = np.where(written[inv][:, None], load_st * ~resident / dep.batch, 0.0)
     if dyn.size:
