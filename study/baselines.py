@@ -6,13 +6,16 @@
 
 Both are found with the same optimizer as the joint design (:func:`run_algorithm` on a
 single-workload variant of the problem, same budget and seed), and re-scored on the joint
-problem with :func:`deploy`.
+problem with :func:`deploy`. :func:`paper_protocol` repeats that for many seeds (the paper's own
+protocol: each baseline from ONE optimizer run) and :func:`protocol_gains` turns joint and
+baseline EDAPs into the paper's two figures (reduction vs the largest-workload design, loss vs
+the specialists), so they can be set beside the same figures with exact baselines.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,3 +99,69 @@ def deploy(problem: Any, X: np.ndarray) -> dict[str, np.ndarray]:
                                            "area_mm2")}
     res["feasible"] = np.asarray(feasible).astype(bool)
     return res
+
+
+@dataclass
+class ProtocolSeed:
+    """The paper's baselines of one seed, deployed on the joint problem.
+
+    ``edap[i, w]``: EDAP on workload ``w`` of the specialist found for workload ``i``
+    (row ``largest``: the largest-workload design); ``feasible[i]``: it serves every workload."""
+
+    seed: int
+    workloads: list[str]
+    largest: str
+    x: np.ndarray         # (n_w, n_var) specialist designs, one per workload
+    edap: np.ndarray      # (n_w, n_w) J*s*mm^2
+    feasible: np.ndarray  # (n_w,) bool
+
+    @property
+    def largest_edap(self) -> np.ndarray:
+        """Per-workload EDAP of the largest-workload design (n_w,)."""
+        return self.edap[self.workloads.index(self.largest)]
+
+    @property
+    def specialist_edap(self) -> np.ndarray:
+        """Each specialist's EDAP on its own workload (n_w,)."""
+        return np.diag(self.edap).copy()
+
+
+def paper_protocol(problem: Any, seeds: Sequence[int], algorithm: str = "paper-ga",
+                   budget: int = DEFAULT_BUDGET, params: Mapping[str, Any] | None = None,
+                   on_seed: Callable[[ProtocolSeed], None] | None = None
+                   ) -> list[ProtocolSeed]:
+    """The paper's baselines over ``seeds``: for each seed, every workload's specialist (the
+    largest workload's one is the largest-workload baseline) found by ONE run of
+    ``algorithm`` with that seed and ``budget``, deployed on the joint problem.
+
+    Each run depends only on its seed (reproducible); ``on_seed`` sees each seed's result as
+    soon as it is done (progress, saving)."""
+    names = list(problem.workload_names)
+    largest = largest_workload(problem)
+    out = []
+    for seed in seeds:
+        spec = specialist_designs(problem, algorithm, budget, int(seed), params)
+        X = np.stack([spec[w].x for w in names])
+        d = deploy(problem, X)
+        res = ProtocolSeed(int(seed), names, largest, X, np.asarray(d["edap"], float),
+                           np.asarray(d["feasible"], bool))
+        if on_seed is not None:
+            on_seed(res)
+        out.append(res)
+    return out
+
+
+def protocol_gains(joint_edap: np.ndarray, largest_edap: np.ndarray,
+                   specialist_edap: np.ndarray) -> dict[str, np.ndarray]:
+    """The paper's figures, element-wise on per-workload EDAP arrays of one shape.
+
+    ``reduction_vs_largest`` = 1 - joint / largest-workload design (> 0: the joint design is
+    better); ``loss_vs_specialist`` = 1 - specialist / joint (what the joint design gives up
+    on a workload against its own specialist). Non-finite EDAP (an infeasible design) gives
+    NaN."""
+    j, lg, sp = (np.asarray(a, float) for a in (joint_edap, largest_edap, specialist_edap))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = np.isfinite(j) & (j > 0)
+        red = np.where(ok & np.isfinite(lg) & (lg > 0), 1.0 - j / lg, np.nan)
+        loss = np.where(ok & np.isfinite(sp) & (sp > 0), 1.0 - sp / j, np.nan)
+    return {"reduction_vs_largest": red, "loss_vs_specialist": loss}

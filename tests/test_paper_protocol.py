@@ -1,0 +1,123 @@
+"""The paper's own protocol (baselines from one optimizer run per seed) on a tiny slice of the
+RRAM space: reproducible, never better than the exact baselines, equal to them when the search
+is exhaustive, and the script's merged figures and resume (scripts/paper_protocol.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from problems.exhaustive import exhaustive_search
+from study.backend import Backend
+from study.baselines import largest_workload, paper_protocol, protocol_gains
+from study.config import ScenarioConfig, load_study
+from study.results import load_results
+from study.runner import run_study
+
+ROOT = Path(__file__).resolve().parents[1]
+#: 8 bits/cell x 5 column counts x 6 macro counts = 240 designs of rram-paper
+FIXED = {"voltage_v": 0.5, "cycle_time_s": 1e-9, "xbar_rows": 512, "router_groups": 32,
+         "tiles_per_group": 64, "glb_bytes": 8388608}
+WORKLOADS = "resnet18,alexnet"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    sc = ScenarioConfig(name="tiny", space="rram-paper", workloads=WORKLOADS, fixed=FIXED)
+    problem = Backend().build_problem(sc, "physical")
+    ex = exhaustive_search(problem.space, problem.stack, problem.objective, "physical",
+                           top_k=1, progress=False)
+    exact_spec = 10.0 ** np.asarray(ex.workload_best_log10, float)
+    return problem, exact_spec
+
+
+def test_same_seed_same_baselines(tiny) -> None:
+    problem, _ = tiny
+    a = paper_protocol(problem, [0, 1], "random-search", budget=12)
+    b = paper_protocol(problem, [0, 1], "random-search", budget=12)
+    for x, y in zip(a, b, strict=True):
+        assert x.seed == y.seed
+        np.testing.assert_array_equal(x.x, y.x)
+        np.testing.assert_array_equal(x.edap, y.edap)
+
+
+def test_one_run_baselines_are_never_better_than_exact(tiny) -> None:
+    problem, exact_spec = tiny
+    assert problem.space.size == 240
+    assert largest_workload(problem) == "alexnet"
+    seen = []
+    res = paper_protocol(problem, range(4), "random-search", budget=10, on_seed=seen.append)
+    assert [r.seed for r in seen] == [0, 1, 2, 3]
+    for r in res:
+        assert r.edap.shape == (2, 2) and r.x.shape == (2, problem.n_var)
+        assert np.all(r.specialist_edap >= exact_spec * (1 - 1e-12))
+        np.testing.assert_array_equal(r.largest_edap, r.edap[1])  # alexnet's row
+
+
+def test_exhaustive_search_gives_the_exact_baselines(tiny) -> None:
+    problem, exact_spec = tiny
+    (r,) = paper_protocol(problem, [3], "exhaustive", budget=240)
+    np.testing.assert_allclose(r.specialist_edap, exact_spec, rtol=1e-9)
+
+
+def test_protocol_gains() -> None:
+    g = protocol_gains(np.array([2.0, 1.0, np.inf]), np.array([4.0, 0.5, 1.0]),
+                       np.array([1.0, 1.0, 1.0]))
+    np.testing.assert_allclose(g["reduction_vs_largest"][:2], [0.5, -1.0])
+    np.testing.assert_allclose(g["loss_vs_specialist"][:2], [0.5, 0.0])
+    assert np.isnan(g["reduction_vs_largest"][2]) and np.isnan(g["loss_vs_specialist"][2])
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("paper_protocol",
+                                                  ROOT / "scripts" / "paper_protocol.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_script_merges_seeds_against_exact_and_resumes(tmp_path: Path, monkeypatch) -> None:
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "name": "tiny", "output": str(tmp_path / "tiny"), "budget": 10, "seeds": 3,
+        "scenarios": [{"name": "tiny", "space": "rram-paper", "workloads": WORKLOADS,
+                       "fixed": FIXED, "exact_optimum": True}],
+        "algorithms": ["random-search"]}))
+    out = run_study(load_study(cfg), jobs=1, progress=False, plots=False)
+    mod = _script()
+    merged = mod.run_scenario(load_results(out), "tiny", "random-search", [0, 1, 2],
+                              lambda msg: None)
+    assert merged["seeds"] == [0, 1, 2] and merged["largest_workload"] == "alexnet"
+    assert (out / "paper-protocol" / "tiny" / "seed-2.json").is_file()
+    ex, pp = merged["exact"], merged["paper_protocol"]
+    vs = merged["joint_vs_exact_baselines"]
+    lw = merged["workloads"].index("alexnet")
+    for k in range(3):
+        # exact baselines are at least as good as one-run ones: against them the joint design
+        # gains less on the largest workload and loses more against the specialists
+        assert vs["reduction_vs_largest"][k][lw] <= pp["reduction_vs_largest"][k][lw] + 1e-12
+        assert all(a >= b - 1e-12 for a, b in zip(vs["loss_vs_specialist"][k],
+                                                   pp["loss_vs_specialist"][k], strict=True))
+    # the exact joint optimum is never worse than a run's joint design (same objective)
+    best = load_results(out).optimum["tiny"]["score"]
+    assert len(ex["joint_edap"]) == 2
+    assert all(d["joint_score"] >= best * (1 - 1e-12) for d in merged["per_seed"])
+    # resume: nothing is recomputed, the same figures come back
+    monkeypatch.setattr(mod, "paper_protocol", lambda *a, **k: pytest.fail("recomputed"))
+    again = mod.run_scenario(load_results(out), "tiny", "random-search", [0, 1, 2],
+                             lambda msg: None)
+    assert again["paper_protocol"] == pp
+
+
+def test_script_bad_seeds_is_one_error_line(tmp_path: Path, capsys, monkeypatch) -> None:
+    mod = _script()
+    monkeypatch.setattr("sys.argv", ["paper_protocol.py", str(tmp_path / "nothing")])
+    assert mod.main() == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("Error: ") and "study directory" in err[0]
+    with pytest.raises(Exception, match="--seeds"):
+        mod.parse_seeds("0-x", [0])
