@@ -1,9 +1,11 @@
 """Compute SNR of the paper's joint optimum (rram-paper x paper-4 x max, the paper's 5-bit ADC)
 -> results/paper/SNR.md, the section `scripts/paper_report.py` appends to REPORT.md.
 
-Get the optimum first (about a minute on an idle machine):
+The optimum is the JSON of `imcopt run configs/paper/rram4-max.yaml`
+(results/paper/raw/rram4-max/optimum/rram4-max.json) or of
   imcopt exhaustive --space rram-paper --workloads paper-4 --aggregate max --json /tmp/opt.json
-Usage: python scripts/paper_snr.py /tmp/opt.json [--out results/paper/SNR.md]
+Usage: python scripts/paper_snr.py results/paper/raw/rram4-max/optimum/rram4-max.json
+       [--out results/paper/SNR.md]
 """
 
 from __future__ import annotations
@@ -29,12 +31,17 @@ def fmt(x: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("optimum", type=Path, help="JSON of imcopt exhaustive --json")
+    ap.add_argument("optimum", type=Path,
+                    help="optimum JSON of a study (optimum/<scenario>.json) or of "
+                         "imcopt exhaustive --json")
     ap.add_argument("--out", type=Path, default=Path("results/paper/SNR.md"))
     a = ap.parse_args()
     opt = json.loads(a.optimum.read_text())
-    design = dict(opt["best"]["design"])
-    stack = WorkloadStack.of(load_workloads(",".join(opt["workloads"])))
+    if "best" in opt:   # imcopt exhaustive --json
+        design, names, score = dict(opt["best"]["design"]), opt["workloads"], opt["best"]["score"]
+    else:               # a study's optimum/<scenario>.json
+        design, names, score = dict(opt["design"]), opt["metrics"]["workloads"], opt["score"]
+    stack = WorkloadStack.of(load_workloads(",".join(names)))
     base = DesignBatch.from_records([design])
     variants = DesignBatch.from_records([design | {"adc_bits": b} for b in ADC_BITS])
     models = {(r, g): SNRModel(stack, SNRConfig(adc_range=r, aggregate=g))
@@ -45,7 +52,8 @@ def main() -> None:
     keys = ("xbar_rows", "xbar_cols", "bits_per_cell", "adc_bits", "voltage_v", "cycle_time_s")
     lines = [
         "## Accuracy of the paper's joint optimum (compute SNR)", "",
-        "The exact optimum of `rram-paper` × paper-4 × `max` (" + ", ".join(
+        f"The exact optimum of `rram-paper` × paper-4 × `max` ({score:.4g} J·s·mm², physical "
+        "convention with grouped-conv packing; " + ", ".join(
             f"{k} = {design[k]}" for k in keys) + ") has the paper's fixed 5-bit ADC. Its output "
         "SNR per workload from `problems/hardware/snr.py` (bit-serial inputs, MSB-aligned weight "
         "slices, N = min(layer rows, crossbar rows) rows per conversion, RRAM σ_G = 2.5 % of the "
