@@ -5,6 +5,7 @@ is exhaustive, and the script's merged figures and resume (scripts/paper_protoco
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,47 @@ def test_script_merges_seeds_against_exact_and_resumes(tmp_path: Path, monkeypat
     again = mod.run_scenario(load_results(out), "tiny", "random-search", [0, 1, 2],
                              lambda msg: None)
     assert again["paper_protocol"] == pp
+
+
+def test_report_renders_a_study_and_its_protocol(tmp_path: Path, monkeypatch) -> None:
+    """scripts/paper_report.py on a tiny study stored as rram4-max: its tables come from the
+    study's files; studies not run say so."""
+    raw = tmp_path / "raw"
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "name": "rram4-max", "output": str(raw / "rram4-max"), "budget": 10, "seeds": 2,
+        "scenarios": [{"name": "rram4-max", "space": "rram-paper", "workloads": WORKLOADS,
+                       "fixed": FIXED, "exact_optimum": True}],
+        "algorithms": ["paper-ga", "random-search"]}))
+    out = run_study(load_study(cfg), jobs=1, progress=False, plots=False)
+    _script().run_scenario(load_results(out), "rram4-max", "random-search", [0, 1],
+                           lambda msg: None)
+    spec = importlib.util.spec_from_file_location("paper_report",
+                                                  ROOT / "scripts" / "paper_report.py")
+    rep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rep)
+    monkeypatch.setattr("sys.argv", ["paper_report.py", "--raw", str(raw), "--out",
+                                     str(tmp_path / "rep"), "--preamble", str(tmp_path / "no")])
+    rep.main()
+    text = (tmp_path / "rep" / "REPORT.md").read_text()
+    assert "Exact optimum (enumeration of 240 designs" in text
+    assert "### rram4-max (`physical`), largest workload alexnet, 2 seeds" in text
+    assert "_Not run with the current code" in text and "## sram9-mean" in text
+    assert "Stale" not in text                       # computed with this code's model
+    opt = json.loads((out / "optimum" / "rram4-max.json").read_text())
+    base = json.loads((out / "baselines" / "rram4-max.json").read_text())
+    lw = dict(zip(base["specialists"]["alexnet"]["workloads"],
+                  base["specialists"]["alexnet"]["edap_j_s_mm2"], strict=True))
+    j = dict(zip(opt["metrics"]["workloads"], opt["metrics"]["edap_j_s_mm2"], strict=True))
+    red = 1 - j["resnet18"] / lw["resnet18"]
+    assert f"| resnet18 | {j['resnet18']:.4g} | {lw['resnet18']:.4g} | {rep.pct(red)} |" in text
+    # a study computed with another model source is flagged
+    rec = json.loads((out / "study.json").read_text())
+    assert f"model identity `{rec['identities']['rram4-max']}`" in text
+    rec["identities"]["rram4-max"] = "0" * 16
+    (out / "study.json").write_text(json.dumps(rec))
+    rep.main()
+    assert "**Stale" in (tmp_path / "rep" / "REPORT.md").read_text()
 
 
 def test_script_bad_seeds_is_one_error_line(tmp_path: Path, capsys, monkeypatch) -> None:
