@@ -152,6 +152,15 @@ def test_report_renders_a_study_and_its_protocol(tmp_path: Path, monkeypatch) ->
     rec["identities"]["rram4-max"] = "0" * 16
     (out / "study.json").write_text(json.dumps(rec))
     rep.main()
+    text = (tmp_path / "rep" / "REPORT.md").read_text()
+    n = 1 + 2 * 2 + 2 * 2   # optimum, 2 algorithms x 2 seeds, 2 seeds x 2 protocol baselines
+    assert f"reproduces the EDAP of all {n} stored designs" in text and "**Stale" not in text
+    # ... and whose stored numbers the code does not reproduce is stale
+    f = out / "optimum" / "rram4-max.json"
+    o = json.loads(f.read_text())
+    o["metrics"]["edap_j_s_mm2"][0] *= 1.01
+    f.write_text(json.dumps(o))
+    rep.main()
     assert "**Stale" in (tmp_path / "rep" / "REPORT.md").read_text()
 
 
