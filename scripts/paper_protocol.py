@@ -2,10 +2,13 @@
 
 The paper found its largest-workload design and its per-workload specialists with one GA run of
 one seed each, the same GA and budget as the joint design, not by enumeration. For a finished
-study (`imcopt run configs/paper/X.yaml`) this script repeats that for every seed of the study:
-seed k's baselines are `paper-ga` runs of seed k on each single-workload problem (the study's
-budget, 2,800 evaluations), set against the joint design of the study's `paper-ga` run of seed
-k. It writes, per scenario,
+study (`imcopt run configs/paper/X.yaml`) this script repeats that for every seed k of the
+study: the baselines of pair k are `paper-ga` runs of seed k + 1000 on each single-workload
+problem (the study's budget, 2,800 evaluations), set against the joint design of the study's
+`paper-ga` run of seed k. The baseline seed differs from the joint one so that the two runs are
+independent, as the paper's were: with the same seed a single-workload problem that coincides
+with the joint one (the largest workload under `max` when it sets max E and max L and every
+design fitting it fits all) replays the joint run exactly. It writes, per scenario,
 
   DIR/paper-protocol/<scenario>/seed-<k>.json   the seed's baseline designs and their EDAPs
   DIR/paper-protocol/<scenario>.json            all seeds + the exact figures (merged)
@@ -34,6 +37,8 @@ from study.backend import Backend
 from study.baselines import ProtocolSeed, paper_protocol, protocol_gains
 from study.results import StudyResults, load_results
 from study.tasks import cached, read_json, scenario_fingerprint
+
+BASELINE_SEED_OFFSET = 1000  # baseline seed of pair k: k + 1000 (independent of joint seed k)
 
 
 def seed_fingerprint(scenario_fp: str, algorithm: str, budget: int, seed: int) -> str:
@@ -75,17 +80,19 @@ def run_scenario(res: StudyResults, scenario: str, algorithm: str, seeds: list[i
         if joint is None or joint.get("best_edap_j_s_mm2") is None:
             raise ImcoptError(f"{res.out}: no finished {algorithm} run of seed {seed} for "
                               f"scenario {scenario!r}; run `imcopt run` on the study first")
-        fp = seed_fingerprint(sfp, algorithm, cfg.budget, seed)
+        bseed = seed + BASELINE_SEED_OFFSET
+        fp = seed_fingerprint(sfp, algorithm, cfg.budget, bseed)
         path = folder / f"seed-{seed}.json"
         data, status = cached(path, fp)
         if data is None:
             if problem is None:
                 problem = Backend().build_problem(sc, cfg.convention)
             t0 = time.perf_counter()
-            (r,) = paper_protocol(problem, [seed], algorithm, cfg.budget)
+            (r,) = paper_protocol(problem, [bseed], algorithm, cfg.budget)
             data = seed_record(r, fp, time.perf_counter() - t0)
             atomic_write_json(path, data)
-            say(f"{scenario} seed {seed}: baselines in {data['seconds']:.1f} s")
+            say(f"{scenario} pair {seed}: baselines (seed {bseed}) in {data['seconds']:.1f} s")
+        data["joint_seed"] = seed
         data["joint_edap"] = list(joint["best_edap_j_s_mm2"])
         data["joint_score"] = joint.get("best_score")
         per_seed.append(data)
@@ -96,7 +103,8 @@ def run_scenario(res: StudyResults, scenario: str, algorithm: str, seeds: list[i
     merged: dict[str, Any] = {
         "scenario": scenario, "convention": cfg.convention, "algorithm": algorithm,
         "budget": cfg.budget, "workloads": names, "largest_workload": per_seed[0]["largest"],
-        "seeds": [d["seed"] for d in per_seed], "per_seed": per_seed,
+        "seeds": [d["joint_seed"] for d in per_seed],
+        "baseline_seeds": [d["seed"] for d in per_seed], "per_seed": per_seed,
         "paper_protocol": {k: v.tolist() for k, v in protocol_gains(J, LG, SP).items()},
     }
     ex = exact_figures(res, scenario)

@@ -93,6 +93,7 @@ def test_script_merges_seeds_against_exact_and_resumes(tmp_path: Path, monkeypat
     merged = mod.run_scenario(load_results(out), "tiny", "random-search", [0, 1, 2],
                               lambda msg: None)
     assert merged["seeds"] == [0, 1, 2] and merged["largest_workload"] == "alexnet"
+    assert merged["baseline_seeds"] == [1000, 1001, 1002]   # independent of the joint runs
     assert (out / "paper-protocol" / "tiny" / "seed-2.json").is_file()
     ex, pp = merged["exact"], merged["paper_protocol"]
     vs = merged["joint_vs_exact_baselines"]
