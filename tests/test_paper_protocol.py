@@ -84,7 +84,7 @@ def _script():
 def test_script_merges_seeds_against_exact_and_resumes(tmp_path: Path, monkeypatch) -> None:
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(yaml.safe_dump({
-        "name": "tiny", "output": str(tmp_path / "tiny"), "budget": 10, "seeds": 3,
+        "name": "tiny", "output": str(tmp_path / "tiny"), "budget": 40, "seeds": 3,
         "scenarios": [{"name": "tiny", "space": "rram-paper", "workloads": WORKLOADS,
                        "fixed": FIXED, "exact_optimum": True}],
         "algorithms": ["random-search"]}))
@@ -121,7 +121,7 @@ def test_report_renders_a_study_and_its_protocol(tmp_path: Path, monkeypatch) ->
     raw = tmp_path / "raw"
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(yaml.safe_dump({
-        "name": "rram4-max", "output": str(raw / "rram4-max"), "budget": 10, "seeds": 2,
+        "name": "rram4-max", "output": str(raw / "rram4-max"), "budget": 40, "seeds": 2,
         "scenarios": [{"name": "rram4-max", "space": "rram-paper", "workloads": WORKLOADS,
                        "fixed": FIXED, "exact_optimum": True}],
         "algorithms": ["paper-ga", "random-search"]}))
