@@ -40,6 +40,9 @@ CIMLOOP_TITLES = {f"{k}-cimloop": f"{v[0]}, under the cimloop convention"
                   for k, v in STUDIES.items() if v[1] == f"{k}-cimloop"}
 #: the ISCAS paper's EDAP reductions of the joint design vs the largest-workload design
 PAPER_VS_LARGEST = {"vgg16": 36, "resnet18": 36, "alexnet": 20, "mobilenet_v3": 69}
+#: where the previous report (one crossbar per group, before grouped-conv packing) is kept
+PREVIOUS = ("The previous numbers (one crossbar per group of a grouped convolution, before "
+            "packing) are in `git show b7ec03a:results/paper/REPORT.md`.")
 FOUR = ("rram4-max", "rram4-mean", "rram4-product", "sram4-max", "tech-cost")
 
 
@@ -173,8 +176,9 @@ def study_section(name: str, title: str, d: dict[str, Any] | None, figures: Path
                   twin: str | None = None) -> list[str]:
     lines = [f"## {name}: {title}", ""]
     if d is None:
-        return lines + ["_Not run with the current code (no summary.json in results/paper/raw/"
-                        f"{name}); run `imcopt run configs/paper/{name}.yaml`._", ""]
+        return lines + ["_Not regenerated with the current code (no summary.json in "
+                        f"results/paper/raw/{name}): run `imcopt run configs/paper/{name}.yaml`"
+                        f" and this script. {PREVIOUS}_", ""]
     conv = d["record"]["config"].get("convention", "physical")
     runs_s, enum_s = cpu_seconds(d)
     ident = d["record"].get("identities", {}).get(d["name"])
@@ -356,6 +360,29 @@ def protocol_section(data: dict[str, dict | None]) -> list[str]:
     return lines
 
 
+def timing_section(data: dict[str, dict | None]) -> list[str]:
+    """What each regenerated study cost (as the studies measured it)."""
+    rows = []
+    for name, d in data.items():
+        if not d:
+            continue
+        runs_s, enum_s = cpu_seconds(d)
+        conv = d["record"]["config"].get("convention", "physical")
+        rows.append(f"| {name} | `{conv}` | {len(d['runs'])} | {runs_s:.0f} s | "
+                    + (f"{d['optimum']['n_designs']:,} designs, {enum_s:.0f} s |"
+                       if d["optimum"] else "– |"))
+    if not rows:
+        return []
+    return ["## Compute of this regeneration", "",
+            "Each study run alone with `nice -n 5 imcopt run configs/paper/STUDY.yaml --jobs 1` "
+            "on a 2-core machine shared with three other sessions (so these are upper bounds); "
+            "seconds as the study recorded them (runs: sum of the runs' wall times; "
+            "enumeration: sum of its slices'). The paper needed 20–27 h per 4-workload study "
+            "and 99.6 h for the 9-workload one on 64 cores, for one seed and no exact optimum.",
+            "", "| study | convention | runs | runs | exact optimum |", "|---|---|---|---|---|",
+            *rows, ""]
+
+
 def packing_section(path: Path) -> list[str]:
     """How grouped-conv packing moved the exact optima (scripts/paper_packing.py)."""
     if not path.is_file():
@@ -393,7 +420,7 @@ def main() -> None:
     data = {n: load(args.raw / n) for n in names}
     lines = [args.preamble.read_text()] if args.preamble.is_file() else ["# Paper results", ""]
     lines += side_by_side(data) + protocol_section(data)
-    lines += packing_section(args.out / "PACKING.json")
+    lines += packing_section(args.out / "PACKING.json") + timing_section(data)
     snr = args.out / "SNR.md"                       # accuracy section (scripts/paper_snr.py)
     if snr.is_file():
         lines.append(snr.read_text())

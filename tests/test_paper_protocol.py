@@ -138,7 +138,7 @@ def test_report_renders_a_study_and_its_protocol(tmp_path: Path, monkeypatch) ->
     text = (tmp_path / "rep" / "REPORT.md").read_text()
     assert "Exact optimum (enumeration of 240 designs" in text
     assert "### rram4-max (`physical`), largest workload alexnet, 2 seeds" in text
-    assert "_Not run with the current code" in text and "## sram9-mean" in text
+    assert "_Not regenerated with the current code" in text and "## sram9-mean" in text
     assert "Stale" not in text                       # computed with this code's model
     opt = json.loads((out / "optimum" / "rram4-max.json").read_text())
     base = json.loads((out / "baselines" / "rram4-max.json").read_text())
