@@ -163,7 +163,8 @@ def plot_baselines(res: StudyResults, best_designs: pd.DataFrame, scenario: str,
     joint = sub[sub["detail"].astype(str).str.startswith("seed")]
     if joint.empty:
         return None
-    best_src = joint.groupby("source")["score_j_s_mm2"].first().astype(float).idxmin()
+    # ties (several algorithms at the optimum): the first in the config order, not alphabetical
+    best_src = joint.groupby("source", sort=False)["score_j_s_mm2"].first().astype(float).idxmin()
     sources = [best_src] + [s for s in sub["source"].unique()
                             if s != best_src and (s == "exact-optimum"
                                                   or not str(sub[sub["source"] == s]["detail"]
