@@ -41,8 +41,8 @@ CIMLOOP_TITLES = {f"{k}-cimloop": f"{v[0]}, under the cimloop convention"
 #: the ISCAS paper's EDAP reductions of the joint design vs the largest-workload design
 PAPER_VS_LARGEST = {"vgg16": 36, "resnet18": 36, "alexnet": 20, "mobilenet_v3": 69}
 #: where the previous report (one crossbar per group, before grouped-conv packing) is kept
-PREVIOUS = ("The previous numbers (one crossbar per group of a grouped convolution, before "
-            "packing) are in `git show b7ec03a:results/paper/REPORT.md`.")
+PREVIOUS = ("The previous report (one crossbar per group of a grouped convolution, before "
+            "packing) is `results/paper/previous/REPORT-b7ec03a.md` (git b7ec03a).")
 FOUR = ("rram4-max", "rram4-mean", "rram4-product", "sram4-max", "tech-cost")
 
 
@@ -172,13 +172,35 @@ def cpu_seconds(d: dict[str, Any]) -> tuple[float, float]:
 
 
 # -- sections --------------------------------------------------------------------------------
+def previous_section(name: str, previous: Path | None) -> str | None:
+    """The body of section ``## name:`` of the previous report (None if absent)."""
+    if previous is None or not previous.is_file():
+        return None
+    text = previous.read_text()
+    head = f"\n## {name}: "
+    i = text.find(head)
+    if i < 0:
+        return None
+    body = text[text.index("\n", i + 1):]
+    j = body.find("\n## ")
+    return (body if j < 0 else body[:j]).strip()
+
+
 def study_section(name: str, title: str, d: dict[str, Any] | None, figures: Path,
-                  twin: str | None = None) -> list[str]:
+                  twin: str | None = None, previous: Path | None = None) -> list[str]:
     lines = [f"## {name}: {title}", ""]
     if d is None:
-        return lines + ["_Not regenerated with the current code (no summary.json in "
-                        f"results/paper/raw/{name}): run `imcopt run configs/paper/{name}.yaml`"
-                        f" and this script. {PREVIOUS}_", ""]
+        old = previous_section(name, previous)
+        if not old:
+            return lines + [f"_Not run in this round: `imcopt run configs/paper/{name}.yaml`, "
+                            "then this script._", ""]
+        lines += ["**Stale: not regenerated with the current code** (no summary.json in "
+                  f"results/paper/raw/{name}; run `imcopt run configs/paper/{name}.yaml` and "
+                  f"this script). {PREVIOUS}", ""]
+        if old:
+            lines += ["The previous report's section, for reference (before grouped-conv "
+                      "packing; its figures are the previous ones):", "", old, ""]
+        return lines
     conv = d["record"]["config"].get("convention", "physical")
     runs_s, enum_s = cpu_seconds(d)
     ident = d["record"].get("identities", {}).get(d["name"])
@@ -419,6 +441,9 @@ def main() -> None:
     ap.add_argument("--raw", type=Path, default=Path("results/paper/raw"))
     ap.add_argument("--out", type=Path, default=Path("results/paper"))
     ap.add_argument("--preamble", type=Path, default=Path("results/paper/PREAMBLE.md"))
+    ap.add_argument("--previous", type=Path,
+                    default=Path("results/paper/previous/REPORT-b7ec03a.md"),
+                    help="the previous report, quoted for studies not regenerated")
     args = ap.parse_args()
     figures = args.out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -433,9 +458,11 @@ def main() -> None:
         lines.append(snr.read_text())
     for name, (title, twin) in STUDIES.items():
         lines += study_section(name, title, data[name], figures,
-                               twin=None if twin == f"{name}-cimloop" else twin)
+                               twin=None if twin == f"{name}-cimloop" else twin,
+                               previous=args.previous)
         if twin == f"{name}-cimloop":
-            lines += study_section(twin, CIMLOOP_TITLES[twin], data[twin], figures)
+            lines += study_section(twin, CIMLOOP_TITLES[twin], data[twin], figures,
+                                   previous=args.previous)
     atomic_write_text(args.out / "REPORT.md", "\n".join(lines) + "\n")
     print(f"wrote {args.out / 'REPORT.md'}")
 

@@ -115,6 +115,13 @@ def test_script_merges_seeds_against_exact_and_resumes(tmp_path: Path, monkeypat
     assert again["paper_protocol"] == pp
 
 
+def section(text: str, name: str) -> str:
+    """Section ``## name:`` of a report."""
+    i = text.index(f"\n## {name}: ")
+    j = text.find("\n## ", i + 1)
+    return text[i:] if j < 0 else text[i:j]
+
+
 def test_report_renders_a_study_and_its_protocol(tmp_path: Path, monkeypatch) -> None:
     """scripts/paper_report.py on a tiny study stored as rram4-max: its tables come from the
     study's files; studies not run say so."""
@@ -132,14 +139,19 @@ def test_report_renders_a_study_and_its_protocol(tmp_path: Path, monkeypatch) ->
                                                   ROOT / "scripts" / "paper_report.py")
     rep = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rep)
+    previous = tmp_path / "previous.md"
+    previous.write_text("# old\n\n## sram9-mean: old\n\nOLD NUMBERS 1.2%\n\n## tech-cost: x\n")
     monkeypatch.setattr("sys.argv", ["paper_report.py", "--raw", str(raw), "--out",
-                                     str(tmp_path / "rep"), "--preamble", str(tmp_path / "no")])
+                                     str(tmp_path / "rep"), "--preamble", str(tmp_path / "no"),
+                                     "--previous", str(previous)])
     rep.main()
     text = (tmp_path / "rep" / "REPORT.md").read_text()
     assert "Exact optimum (enumeration of 240 designs" in text
     assert "### rram4-max (`physical`), largest workload alexnet, 2 seeds" in text
-    assert "_Not regenerated with the current code" in text and "## sram9-mean" in text
-    assert "Stale" not in text                       # computed with this code's model
+    assert "_Not run in this round" in text                 # e.g. sram4-max: no previous
+    sram9 = text[text.index("## sram9-mean:"):text.index("## tech-cost:")]
+    assert "**Stale: not regenerated" in sram9 and "OLD NUMBERS 1.2%" in sram9
+    assert "Stale" not in text.replace(sram9, "")    # rram4-max: computed with this model
     opt = json.loads((out / "optimum" / "rram4-max.json").read_text())
     base = json.loads((out / "baselines" / "rram4-max.json").read_text())
     lw = dict(zip(base["specialists"]["alexnet"]["workloads"],
@@ -153,7 +165,7 @@ def test_report_renders_a_study_and_its_protocol(tmp_path: Path, monkeypatch) ->
     rec["identities"]["rram4-max"] = "0" * 16
     (out / "study.json").write_text(json.dumps(rec))
     rep.main()
-    text = (tmp_path / "rep" / "REPORT.md").read_text()
+    text = section((tmp_path / "rep" / "REPORT.md").read_text(), "rram4-max")
     n = 1 + 2 * 2 + 2 * 2   # optimum, 2 algorithms x 2 seeds, 2 seeds x 2 protocol baselines
     assert f"reproduces the EDAP of all {n} stored designs" in text and "**Stale" not in text
     # ... and whose stored numbers the code does not reproduce is stale
@@ -162,7 +174,7 @@ def test_report_renders_a_study_and_its_protocol(tmp_path: Path, monkeypatch) ->
     o["metrics"]["edap_j_s_mm2"][0] *= 1.01
     f.write_text(json.dumps(o))
     rep.main()
-    assert "**Stale" in (tmp_path / "rep" / "REPORT.md").read_text()
+    assert "**Stale" in section((tmp_path / "rep" / "REPORT.md").read_text(), "rram4-max")
 
 
 def test_script_bad_seeds_is_one_error_line(tmp_path: Path, capsys, monkeypatch) -> None:
