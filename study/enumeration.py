@@ -15,20 +15,19 @@ from study.config import ScenarioConfig
 from study.session import StudySession
 from study.tasks import scenario_fingerprint
 
-PROBE_DESIGNS = 2_000  # designs timed to estimate an enumeration's duration
+PROBE_DESIGNS = 50_000  # designs per timed slice (one chunk of the enumeration)
 
 
 def estimate_seconds(session: StudySession, scenario: ScenarioConfig, convention: str,
                      size: int, workers: int) -> float:
-    """Wall time to enumerate ``size`` designs on ``workers``, from timing small slices at
-    three places of the space after a warm-up one (compiled kernels, caches: a cold first
-    slice overestimated 20x; one place misjudges spaces where cheap infeasible designs
-    cluster)."""
+    """Wall time to enumerate ``size`` designs on ``workers``, from timing two slices of a
+    real chunk's size after a warm-up one (a cold first slice, or a small one, which maps
+    nearly every design's structure anew, overestimated 20-50x)."""
     problem = session.problem(scenario, convention)
     total = session.backend.space_size(scenario)
     n = min(total, PROBE_DESIGNS)
-    session.backend.optimum_part(problem, 0, min(n, 200))
-    starts = sorted({int(f * (total - n)) for f in (1 / 6, 1 / 2, 5 / 6)})
+    session.backend.optimum_part(problem, 0, min(n, 2_000))
+    starts = sorted({int(f * (total - n)) for f in (1 / 3, 2 / 3)})
     t0 = time.perf_counter()
     for a in starts:
         session.backend.optimum_part(problem, a, a + n)
