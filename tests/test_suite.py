@@ -41,6 +41,35 @@ def test_suite_spans_what_issue_15_asks():
         assert i.n_designs <= 12_096_000
 
 
+def test_accuracy_instances_available_and_constrained():
+    # the min_snr_db instances were reported "not in this version" by a feature check that
+    # looked for a moved module attribute; they must load, and their problem must carry the
+    # SNR constraint (not silently drop it)
+    from study.runner import Backend
+
+    insts = load_suite()
+    assert [i.id for i in insts if not i.available] == []
+    acc = [i for i in insts if "min_snr_db" in i.requires]
+    assert len(acc) >= 2
+    for i in acc:
+        target = i.scenario["constraints"]["min_snr_db"]
+        assert i.scenario_config().min_snr_db == target
+        prob = Backend().build_problem(i.scenario_config(), i.convention)
+        assert prob.objective.min_snr_db == target
+
+
+def test_requires_unknown_feature_is_unavailable(tmp_path):
+    text = TINY.replace("budget: 500", "budget: 500\n    requires: time_travel")
+    (inst,) = load_suite(_write_suite(tmp_path, text))
+    assert not inst.available and "needs time_travel" in inst.unavailable
+    with pytest.raises(ImcoptError, match="unavailable"):
+        select([inst], ["tiny"])
+    text = TINY.replace("budget: 500", "budget: 500\n    requires: min_snr_db\n"
+                        "    constraints: {min_snr_db: 5}")
+    (inst,) = load_suite(_write_suite(tmp_path, text))
+    assert inst.available and inst.scenario_config().min_snr_db == 5
+
+
 def _write_suite(tmp_path: Path, text: str) -> Path:
     p = tmp_path / "suite.yaml"
     p.write_text(text)

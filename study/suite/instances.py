@@ -128,13 +128,25 @@ class Instance:
 
 
 # -- loading --------------------------------------------------------------------------------
-def _supported(feature: str) -> bool:
-    """Whether this checkout knows a scenario feature an instance ``requires``."""
-    if feature == "min_snr_db":
-        from study import config
+#: a scenario fragment that uses each feature an instance may ``require`` (and the parsed
+#: ScenarioConfig attribute that must carry it): support is probed by parsing, not by looking
+#: for a module attribute (which broke when study.config was split, issue 15).
+FEATURE_PROBES: dict[str, tuple[dict[str, Any], str]] = {
+    "min_snr_db": ({"constraints": {"min_snr_db": 10.0}}, "min_snr_db"),
+}
 
-        return "min_snr_db" in getattr(config, "CONSTRAINT_KEYS", set())
-    return False
+
+def _supported(feature: str) -> bool:
+    """Whether this checkout's scenario parser accepts a feature an instance ``requires``."""
+    from study.scenario_config import parse_scenarios
+
+    if feature not in FEATURE_PROBES:
+        return False
+    fragment, attr = FEATURE_PROBES[feature]
+    problems: list[str] = []
+    parsed = parse_scenarios([{"name": "probe", "space": "rram-paper", "workloads": "alexnet",
+                               **fragment}], problems, check=False)
+    return not problems and len(parsed) == 1 and getattr(parsed[0], attr, None) is not None
 
 
 def load_suite(path: str | Path | None = None) -> list[Instance]:
