@@ -102,9 +102,11 @@ def test_suite_file_errors(tmp_path):
         select(insts, ["nope"])
 
 
-def test_optimum_stored_ok_then_stale(tmp_path):
+def test_optimum_stored_ok_then_stale(tmp_path, monkeypatch):
+    from study.suite import instances as si
     from study.suite.instances import compute_optima, load_optimum
 
+    monkeypatch.setattr(si, "SLICE_DESIGNS", 100)  # 750 designs -> 8 slices to merge
     inst = load_suite(_write_suite(tmp_path, TINY))[0]
     odir = tmp_path / "optima"
     assert optimum_status(inst, odir) == "missing"
@@ -118,6 +120,11 @@ def test_optimum_stored_ok_then_stale(tmp_path):
     prob = Backend().build_problem(inst.scenario_config(), "physical")
     res = exhaustive_search(prob.space, prob.stack, prob.objective, "physical", progress=False)
     assert opt["score"] == pytest.approx(10 ** res.best_log10_score, rel=1e-9)
+    assert opt["x"] == res.best_x.tolist()            # first minimum in enumeration order
+    # the merged slice fronts are the one-pass front (same designs, same (E, L, A))
+    assert sorted(map(tuple, opt["front_x"])) == sorted(map(tuple, res.front_x.tolist()))
+    assert np.allclose(np.sort(np.log10(opt["front"]), axis=0),
+                       np.sort(res.front_log10, axis=0), rtol=0, atol=1e-12)
     assert opt["n_designs"] == inst.n_designs == prob.space.size
     opt["identity"] = "0" * 32  # what a changed cost model looks like
     (odir / "tiny.json").write_text(json.dumps(opt))

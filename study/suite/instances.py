@@ -255,66 +255,42 @@ _PROBLEMS: dict[str, Any] = {}
 
 
 def enumerate_slice(inst: Instance, start: int, stop: int) -> dict[str, Any]:
-    """Best design and (E, L, A) front of designs ``start..stop-1`` of the instance's space
-    (`problems.exhaustive.exhaustive_search` on a flat range)."""
-    import numpy as np
+    """Best design, (E, L, A) front and specialists of designs ``start..stop-1`` of the
+    instance's space, in the study runner's slice format (`study.backend.Backend.optimum_part`,
+    i.e. `problems.exhaustive.exhaustive_search` on a flat range)."""
+    import time
 
-    from problems.exhaustive import exhaustive_search
+    from study.runner import Backend
 
-    prob = _problem_of(inst)
-    res = exhaustive_search(prob.space, prob.stack, prob.objective, inst.convention, top_k=1,
-                            progress=False, specialist_edap=prob.specialist_edap,
-                            flat_range=(start, stop))
-    ok = res.best_x is not None and np.isfinite(res.best_log10_score)
-    return {"range": [start, stop], "n_designs": int(res.n_designs),
-            "n_feasible": int(res.n_feasible), "seconds": float(res.seconds),
-            "best_x": np.asarray(res.best_x).tolist() if ok else None,
-            "best_log10": float(res.best_log10_score) if ok else None,
-            "front_log10": np.asarray(res.front_log10, float).reshape(-1, 3).tolist(),
-            "front_x": np.asarray(res.front_x, np.int64).reshape(
-                len(res.front_log10), prob.space.n_var).tolist()}
+    t0 = time.perf_counter()
+    part = Backend().optimum_part(_problem_of(inst), start, stop)
+    part.update(range=[start, stop], seconds=time.perf_counter() - t0)
+    return part
 
 
-def _slice_task(args: tuple[Instance, int, int, Path, str]) -> Path:
-    inst, start, stop, path, identity = args
-    atomic_write_json(path, {"identity": identity, **enumerate_slice(inst, start, stop)})
+def _slice_task(args: tuple[Instance, int, int, int, int, Path, str]) -> Path:
+    inst, j, k, start, stop, path, identity = args
+    part = enumerate_slice(inst, start, stop)
+    atomic_write_json(path, {"identity": identity, "part": [j, k, start, stop], **part})
     return path
 
 
 def merge_slices(inst: Instance, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Exact optimum (first minimum in enumeration order) and the non-dominated union of the
-    slices' fronts, with the optimum's metrics."""
-    import moocore
-    import numpy as np
+    """Exact optimum (first minimum in enumeration order), the non-dominated union of the
+    slices' fronts and the optimum's metrics: the study runner's merge
+    (`study.enumeration.merge_optimum`), so the suite and `imcopt run` agree by construction."""
+    from study.enumeration import merge_optimum
+    from study.runner import Backend
+    from study.session import StudySession
 
-    parts = sorted(parts, key=lambda p: p["range"][0])
-    best = None
-    for p in parts:
-        if p["best_log10"] is not None and (best is None or p["best_log10"] < best["best_log10"]):
-            best = p
-    prob = _problem_of(inst)
-    F = np.vstack([np.asarray(p["front_log10"], float).reshape(-1, 3) for p in parts])
-    X = np.vstack([np.asarray(p["front_x"], np.int64).reshape(-1, prob.space.n_var)
-                   for p in parts])
-    if len(F):
-        keep = moocore.is_nondominated(F)
-        F, X = F[keep], X[keep]
-        o = np.lexsort((F[:, 2], F[:, 1], F[:, 0]))
-        F, X = F[o], X[o]
-    out: dict[str, Any] = {
-        "n_designs": int(sum(p["n_designs"] for p in parts)),
-        "n_feasible": int(sum(p["n_feasible"] for p in parts)),
-        "seconds": float(sum(p["seconds"] for p in parts)),
-        "score": None, "x": None, "design": None,
-        "front": (10.0 ** F).tolist(), "front_x": X.tolist()}
-    if best is not None:
-        x = np.asarray([best["best_x"]], np.int64)
-        r = prob.evaluate_batch(x)
-        out.update(score=float(r["score"][0]), x=best["best_x"],
-                   design=prob.space.decode(x).to_records()[0],
-                   energy_j=np.asarray(r["energy_j"][0], float).tolist(),
-                   latency_s=np.asarray(r["latency_s"][0], float).tolist(),
-                   area_mm2=float(r["area_mm2"][0]), workloads=list(prob.workload_names))
+    opt, _ = merge_optimum(parts, StudySession(Backend()), inst.scenario_config(),
+                           inst.convention)
+    out: dict[str, Any] = {k: opt[k] for k in ("n_designs", "n_feasible", "seconds", "score",
+                                               "x", "design", "front", "front_x")}
+    m = opt.get("metrics")
+    if m is not None:
+        out.update(energy_j=m["energy_j"], latency_s=m["latency_s"], area_mm2=m["area_mm2"],
+                   workloads=m["workloads"])
     return out
 
 
@@ -342,8 +318,9 @@ def compute_optima(instances: list[Instance], jobs: int | None = None,
         for j in range(k):
             path = work / f"slice-{j:03d}-of-{k:03d}.json"
             cached = _read_json(path)
-            if force or cached is None or cached.get("identity") != identity:
-                todo.append((inst, j * n // k, (j + 1) * n // k, path, identity))
+            if force or cached is None or cached.get("identity") != identity \
+                    or "part" not in cached:
+                todo.append((inst, j, k, j * n // k, (j + 1) * n // k, path, identity))
         say(f"{inst.id}: enumerating {n:,} designs ({len(todo)} of {k} slices left)")
         if todo:
             _problem_of(inst)  # e.g. the specialists of a normalized instance, found once
