@@ -55,6 +55,10 @@ def test_neighbourhoods(small_problem):
     ex = s.neighbours(x, "exchange")  # only coordinate 0 can go down
     assert len(ex) == small_problem.n_var - 1
     assert np.all(ex[:, 0] == 0) and np.all(ex.sum(axis=1) == x.sum())
+    dia = s.neighbours(x, "diagonal")  # both up: any pair; both down: none (one is at 0)
+    n = small_problem.n_var
+    assert len(dia) == n * (n - 1) // 2
+    assert np.all(np.abs(dia - x).sum(axis=1) == 2) and np.all(dia.sum(axis=1) == x.sum() + 2)
 
 
 def test_finds_exact_optimum_of_small_space(small_problem):
@@ -70,3 +74,50 @@ def test_ends_on_an_exhausted_space(small_problem):
     # a budget beyond the space's size: every design at most once, then the run ends
     a = run_algorithm("imcopt-memetic", small_problem, budget=5000, seed=1)
     assert len(np.unique(a.X, axis=0)) == len(a) <= small_problem.space.size
+
+
+def test_guided_moves_rank_two_and_three_coordinate_trades(small_problem):
+    # at a local optimum every single move is known; the guided stage proposes unseen
+    # Hamming-2/3 moves ranked by an additive model of the single moves' changes of the
+    # objective F and of the constraint values G (predicted-feasible ones first)
+    import itertools
+
+    s = _Search(small_problem, recorder=None, fits=None)  # type: ignore[arg-type]
+    x = (s.xl + s.xu) // 2
+    g0 = np.array([-0.5])
+    s.fg[x.tobytes()] = (0.0, g0)
+    rng = np.random.default_rng(0)
+    dF, dG = {}, {}
+    for j in range(len(x)):
+        for v in range(s.xl[j], s.xu[j] + 1):
+            if v != x[j]:
+                y = x.copy()
+                y[j] = v
+                dF[(j, v)], dG[(j, v)] = rng.uniform(0.01, 1.0), rng.uniform(-0.4, 0.6)
+                s.seen[y.tobytes()] = 1.0  # score irrelevant: the model reads F and G
+                s.fg[y.tobytes()] = (dF[(j, v)], g0 + dG[(j, v)])
+
+    def predicted(g: np.ndarray) -> tuple[bool, float]:
+        moved = [(j, int(g[j])) for j in np.nonzero(g != x)[0]]
+        return (g0[0] + sum(dG[m] for m in moved) <= 0, sum(dF[m] for m in moved))
+
+    cand = s.guided(x, 60)
+    assert len(cand) == 60
+    assert set(np.sum(cand != x, axis=1).tolist()) <= {2, 3}
+    assert not any(g.tobytes() in s.seen for g in cand)
+    pred = [predicted(g) for g in cand]
+    feas = [p[0] for p in pred]
+    assert feas == sorted(feas, reverse=True)              # predicted-feasible moves first
+    f_feas = [p[1] for p in pred if p[0]]
+    assert f_feas == sorted(f_feas) and len(f_feas) > 0
+    best = min(p[1] for h in (2, 3) for cols in itertools.combinations(range(len(x)), h)
+               for vals in itertools.product(*[[v for v in range(s.xl[c], s.xu[c] + 1)
+                                                if v != x[c]] for c in cols])
+               for p in [predicted(_with(x, cols, vals))] if p[0])
+    assert f_feas[0] == pytest.approx(best)                # the best predicted trade first
+
+
+def _with(x: np.ndarray, cols: tuple[int, ...], vals: tuple[int, ...]) -> np.ndarray:
+    y = x.copy()
+    y[list(cols)] = vals
+    return y
