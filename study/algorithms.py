@@ -296,8 +296,9 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
                                 {"batch_size": 8192}, None, "imcopt",
                                 "study.direct_search.enumerate_designs"),
     "imcopt-memetic": AlgorithmSpec(
-        "imcopt-memetic", "imcopt's recommendation: memetic GA with Hamming-1 and exchange "
-        "local search, ILS kicks, restarts", run_memetic, dict(MEMETIC_DEFAULTS), "single",
+        "imcopt-memetic", "imcopt's recommendation: memetic GA with first-improvement ordinal "
+        "local search (+-1, exchange, diagonal and model-guided 2-3-coordinate moves), ILS "
+        "kicks, restarts", run_memetic, dict(MEMETIC_DEFAULTS), "single",
         "imcopt", "study.memetic.run_memetic"),
 }
 
