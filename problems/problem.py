@@ -201,11 +201,10 @@ class JointIMCProblem(Problem):
         out = {"feasible": np.zeros(n, bool), "log10_score": np.full(n, np.inf),
                "parts_log10": np.full((n, 3), np.inf), "workload_log10": np.full((n, n_w),
                                                                                  np.inf)}
-        cfg = self.objective
+        sc = Screen(max_area_mm2=self.objective.area_budget_mm2, rram_resident=True)
         for i in range(0, n, SCREEN_CHUNK):
             sl = slice(i, i + SCREEN_CHUNK)
             designs = self.space.decode(Xi[sl])
-            sc = Screen(max_area_mm2=cfg.area_budget_mm2, rram_resident=True)
             E, L, A, valid, resident = self._cost(Xi[sl], designs, sc)
             keep = np.flatnonzero(valid.any(axis=1) & (n_bad[sl] == 0))
             if keep.size == 0:

@@ -257,28 +257,17 @@ def evaluate_cimloop(designs: DesignBatch, stack: WorkloadStack, breakdown: bool
     area_parts = area_components_mm2(designs, cal)
     area = sum(area_parts[c] for c in AREA_COMPONENTS)
     valid = placed | designs.is_sram[:, None]
-    keep = None
-    if screen is not None:
-        keep = area <= screen.max_area_mm2
-        if screen.rram_resident:
-            keep &= designs.is_sram | placed.any(axis=1)
-        keep = None if keep.all() else np.flatnonzero(keep)
-    if keep is None:
-        table = action_table(designs, stack, counts, cal)
-        parts = table.component_energy_j(ENERGY_COMPONENTS)
-        energy = sum(parts.values())
-    else:                                   # energies of the kept designs only
-        table = action_table(designs.take(keep), stack, {**counts, "inverse": inv[keep]}, cal)
-        kept = table.component_energy_j(ENERGY_COMPONENTS)
-        parts = {}
+    keep = None if screen is None else screen.keeps(area, ~designs.is_sram, placed)
+    if keep is None or keep.all():
+        parts = action_table(designs, stack, counts, cal).component_energy_j(ENERGY_COMPONENTS)
+    else:                                   # energies of the kept designs only, inf elsewhere
+        kept = action_table(designs.take(keep), stack, {**counts, "inverse": inv[keep]},
+                            cal).component_energy_j(ENERGY_COMPONENTS)
+        parts = {c: np.full(valid.shape, np.inf) for c in kept}
         for c, v in kept.items():
-            parts[c] = np.full(valid.shape, np.inf)
             parts[c][keep] = v
-        energy = np.full(valid.shape, np.inf)
-        energy[keep] = sum(kept.values())
-        skipped = np.ones(len(designs), bool)
-        skipped[keep] = False
-        valid = valid & ~skipped[:, None]
+        valid = valid & keep[:, None]
+    energy = sum(parts.values())
     latency = counts["busy_s"][inv] * designs.cycle_time_s[:, None]
     wbps = np.minimum(designs.bits_per_cell, 8).astype(float)
     util = counts["macs_per_cycle_max"][inv] * (cc.WEIGHT_BITS / wbps)[:, None]

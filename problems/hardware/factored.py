@@ -212,37 +212,28 @@ def evaluate_factored(designs: DesignBatch, stack: WorkloadStack, dep: Deploymen
     first, inv = structure_keys(d)
     reps = d.take(first)
     n = workload_counts(reps, stack, dep)
-    resident_k = n["weights_resident"]
     area_mm2 = sum(area.values())
-    resident = resident_k[inv]
-    keep = None
-    if screen is not None:
-        keep = area_mm2 <= screen.max_area_mm2
-        if screen.rram_resident:
-            keep &= (d.memory != RRAM) | resident_k.any(axis=1)[inv]
-        if keep.all():
-            keep = None
+    resident = n["weights_resident"][inv]
+    keep = None if screen is None else screen.keeps(area_mm2, d.memory == RRAM, resident)
+    if keep is not None and keep.all():
+        keep = None
     valid = np.ones_like(resident, dtype=bool)
     if keep is None:
         energy_j, latency = _energy_latency(d, inv, n, stack, dep, action_costs(d), ACTIONS,
                                             ENERGY_KEYS)
-        latency_s = latency["compute"] + latency["io_stall"] + latency["weight_load"]
-    else:
-        idx = np.flatnonzero(keep)
-        n_w = stack.n_workloads
-        energy_j = np.full((len(d), n_w), np.inf)
-        latency_s = np.full((len(d), n_w), np.inf)
-        latency = {k: np.full((len(d), n_w), np.inf)
+    else:                                   # the kept designs only; inf for the others
+        valid &= keep[:, None]
+        energy_j = np.full(resident.shape, np.inf)
+        latency = {k: np.full(resident.shape, np.inf)
                    for k in ("compute", "io_stall", "weight_load")}
-        valid[~keep] = False
-        if idx.size:
-            d_c = d.take(idx)
-            e_c, lat_c = _energy_latency(d_c, inv[idx], n, stack, dep, action_costs(d_c),
+        if keep.any():
+            d_c = d.take(keep)
+            e_c, lat_c = _energy_latency(d_c, inv[keep], n, stack, dep, action_costs(d_c),
                                          ACTIONS, ENERGY_KEYS)
-            energy_j[idx] = e_c
+            energy_j[keep] = e_c
             for k, v in lat_c.items():
-                latency[k][idx] = v
-            latency_s[idx] = lat_c["compute"] + lat_c["io_stall"] + lat_c["weight_load"]
+                latency[k][keep] = v
+    latency_s = latency["compute"] + latency["io_stall"] + latency["weight_load"]
     return CostResult(
         convention=CONVENTION, workloads=tuple(stack.names),
         energy_j=energy_j, latency_s=latency_s,

@@ -51,6 +51,14 @@ class Screen:
     max_area_mm2: float = float("inf")
     rram_resident: bool = False
 
+    def keeps(self, area_mm2: np.ndarray, rram: np.ndarray, resident: np.ndarray) -> np.ndarray:
+        """The designs not ruled out (n,), from their chip area (n,), whether they are RRAM
+        (n,) and whether their weights are resident per workload (n, n_w)."""
+        keep = np.asarray(area_mm2) <= self.max_area_mm2
+        if self.rram_resident:
+            keep &= ~np.asarray(rram, bool) | np.asarray(resident, bool).any(axis=1)
+        return keep
+
 
 @dataclass(frozen=True, eq=False)
 class ActionTable:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from problems.errors import ImcoptError
+from study.tasks import read_json
 
 #: relative targets above the exact optimum, 10 % down to 0.1 %
 TARGETS: tuple[float, ...] = (0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001)
@@ -111,7 +112,7 @@ def load_suite_run(root: str | Path, complete_only: bool = False) -> SuiteData:
         d = json.loads(p.read_text())
         if d.get("score") is not None:
             optima[d["id"]] = d
-    meta = _read(root / "suite.json") or {}
+    meta = read_json(root / "suite.json")[0] or {}
     order = meta.get("instances") or list(optima)
     optima = {i: optima[i] for i in order if i in optima}
     data = SuiteData(root, optima)
@@ -122,7 +123,7 @@ def load_suite_run(root: str | Path, complete_only: bool = False) -> SuiteData:
             continue
         for adir in sorted(base.iterdir()):
             for js in sorted(adir.glob("seed-*.json"), key=lambda p: int(p.stem[5:])):
-                summary = _read(js)
+                summary = read_json(js)[0]
                 npz = js.with_suffix(".npz")
                 if summary is None or not npz.is_file():
                     continue
@@ -150,12 +151,6 @@ def load_suite_run(root: str | Path, complete_only: bool = False) -> SuiteData:
         data.runs = [r for r in data.runs if r.instance in keep]
     return data
 
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 # -- fixed-target measures -------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Any
 
 from problems.errors import ImcoptError, short
 from problems.io import atomic_write_json, read_yaml
+from study.tasks import read_json
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE_FILE = ROOT / "configs" / "suite" / "instances.yaml"
@@ -317,7 +318,7 @@ def compute_optima(instances: list[Instance], jobs: int | None = None,
         todo = []
         for j in range(k):
             path = work / f"slice-{j:03d}-of-{k:03d}.json"
-            cached = _read_json(path)
+            cached = read_json(path)[0]
             if force or cached is None or cached.get("identity") != identity \
                     or "part" not in cached:
                 todo.append((inst, j, k, j * n // k, (j + 1) * n // k, path, identity))
@@ -334,7 +335,7 @@ def compute_optima(instances: list[Instance], jobs: int | None = None,
                 _slice_task(t)
                 bar.update(1)
         bar.close()
-        parts = [_read_json(work / f"slice-{j:03d}-of-{k:03d}.json") for j in range(k)]
+        parts = [read_json(work / f"slice-{j:03d}-of-{k:03d}.json")[0] for j in range(k)]
         if any(p is None for p in parts):
             raise ImcoptError(f"enumeration of suite instance {inst.id!r} is incomplete")
         record = {"id": inst.id, "identity": identity,
@@ -352,12 +353,6 @@ def compute_optima(instances: list[Instance], jobs: int | None = None,
             f"{record['seconds']:.0f} s of enumeration")
     return written
 
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _model_fp(convention: str) -> str:

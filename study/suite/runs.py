@@ -7,7 +7,6 @@ what was asked. Re-running resumes: finished runs are skipped by the runner.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 from problems.errors import ImcoptError
 from problems.io import atomic_write_json
 from study.suite.instances import Instance, load_optimum, optimum_status
+from study.tasks import read_json
 
 #: the default comparison: the paper's GA and its relatives, MOEA, DE, random search, ours
 DEFAULT_ALGORITHMS: tuple[str, ...] = (
@@ -57,7 +57,7 @@ def run_suite(instances: list[Instance], algorithms: list[str], seeds: list[int]
         raise ImcoptError(f"cannot create output directory {str(out)!r}: {exc}") from None
     for inst in instances:
         atomic_write_json(out / "optima" / f"{inst.id}.json", load_optimum(inst, optima_dir))
-    meta = _read(out / "suite.json") or {}
+    meta = read_json(out / "suite.json")[0] or {}
     # a resumed or extended run keeps what earlier calls added (the report reads them all)
     meta.update(instances=_union(meta.get("instances", []), [i.id for i in instances]),
                 algorithms=_union(meta.get("algorithms", []), algorithms),
@@ -90,9 +90,3 @@ def _no_baselines(fn: Callable[..., Any]) -> dict[str, Any]:
 
     return {"baselines": False} if "baselines" in inspect.signature(fn).parameters else {}
 
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
