@@ -18,10 +18,11 @@ index step away are the natural cheap moves:
    value of each coordinate, then to diagonal moves (two coordinates one step the same way, e.g.
    a shorter cycle with fewer columns), and only when the design is within ``LS_WIDEN`` of the
    run's best (widening a poor local optimum costs ~60 evaluations for little); at the run's
-   best design, finally, the ``GUIDED_TOP`` Hamming-2/3 moves an additive model of the already
-   evaluated single moves predicts best (`_Search.guided`): the trades of 2-3 coordinates with
-   unequal index steps (bits per cell x4 with columns /2; 6 groups of 2 tiles instead of 1 group
-   of 4) that no Hamming-1 move reaches;
+   best design, finally, the ``GUIDED_TOP`` Hamming-2/3 moves that a model of the already
+   evaluated neighbours predicts best (`_Search.guided`: the single moves' changes added, plus
+   bilinear pair terms fitted from the evaluated exchange and diagonal moves): the trades of
+   2-3 coordinates with unequal index steps (bits per cell x4 with columns /2; 6 groups of 2
+   tiles instead of 2 groups of 8) that no Hamming-1 move reaches;
 3. a generation of offspring (uniform crossover of two tournament-chosen elite designs +
    per-coordinate random resetting, ``n_offspring``) whose best seeds the next local search;
    local optima join the ``elite``, so the GA recombines basins;
@@ -39,7 +40,11 @@ one 2-3-coordinate trade away from the optimum; first improvement with pattern m
 diagonal and the guided Hamming-2/3 moves address both (within 1 % in 40 tuning seeds:
 sram4-max 88 -> 100 %, sram4-mean-cimloop-v 75 -> 92 %, rram9-max-vc 95 -> 100 %). Widening only
 within 10 % of the best cost rram4-max-v 30 points (its optimum's basin is entered from
-designs >10 % worse), hence ``LS_WIDEN`` = 0.3 (rram4-max-v 100 %, seeds 1000-1019).
+designs >10 % worse), hence ``LS_WIDEN`` = 0.3 (rram4-max-v 100 %, seeds 1000-1019). The pair
+terms came from sram9-transformer-max-c (80 % on the reported seeds): its failing tuning runs
+all ended at 2 groups x 8 macros per tile, 1.1 % above the optimum's 6 groups x 2 macros, a
+(+2, -2) trade whose single moves are each 11-23 % worse, so the additive model ranked it 274th;
+with the fitted pair terms seeds 1000-1039 reach it 40/40 (was 37/40).
 
 No design is evaluated twice (a run's cache of seen designs); every evaluation goes through the
 study's recorder and counts against the same budget as every other algorithm's.
@@ -164,13 +169,14 @@ class _Search:
         return np.array(rows, np.int64).reshape(-1, len(x))
 
     def guided(self, x: np.ndarray, top: int) -> np.ndarray:
-        """The ``top`` unseen Hamming-2 and -3 neighbours of a local optimum ``x`` that an
-        additive model of its single moves (all evaluated when x is a verified local
-        optimum) predicts best: objective F and every constraint value G change by the sum of
-        the single moves' changes; predicted-feasible moves rank by predicted F, the others
-        after them by predicted violation. Captures the trades of 2-3 coordinates (bits per
-        cell x4 with columns /2; 6 groups of 2 tiles instead of 1 group of 4; more ADC bits
-        for more rows under an SNR target) that no single move improves."""
+        """The ``top`` unseen Hamming-2 and -3 neighbours of a local optimum ``x`` that a
+        model of its evaluated neighbours predicts best: objective F changes by the sum of
+        the single moves' changes (all evaluated when x is a verified local optimum) plus
+        fitted bilinear pair terms (`_interactions`; ``GUIDED_PAIRS``), every constraint value
+        G by the sum of the single moves' changes; predicted-feasible moves rank by predicted
+        F, the others after them by predicted violation. Captures the trades of 2-3
+        coordinates (bits per cell x4 with columns /2; 6 groups of 2 tiles instead of 1 group
+        of 4; more ADC bits for more rows under an SNR target) that no single move improves."""
         import itertools
 
         key = x.tobytes()
@@ -187,7 +193,8 @@ class _Search:
                 fg = self.fg.get(y.tobytes()) if v != x[j] - self.xl[j] else None
                 if fg is not None and np.isfinite(fg[0]):
                     dF[j, v], dG[j, v] = fg[0] - f0, fg[1] - g0
-        cand, key_f = [], []
+        cF = self._interactions(x, dF) if GUIDED_PAIRS else None
+        cand, keys = [], []
         for h in (2, 3):
             for cols in itertools.combinations(range(n), h):
                 grids = np.meshgrid(*[np.arange(int(card[c])) for c in cols], indexing="ij")
@@ -195,15 +202,53 @@ class _Search:
                 f = sum(dF[c, vals[:, k]] for k, c in enumerate(cols))
                 g = g0 + sum(dG[c, vals[:, k]] for k, c in enumerate(cols))
                 ok = np.isfinite(f)
-                viol = np.clip(g, 0, None).sum(axis=1) if m else np.zeros(len(f))
                 Y = np.repeat(x[None, :], int(ok.sum()), axis=0)
                 Y[:, list(cols)] = vals[ok] + self.xl[list(cols)]
                 cand.append(Y)
-                key_f.append(np.where(viol[ok] > 0, 1e6 + viol[ok], f[ok]))
-        Y, P = np.concatenate(cand), np.concatenate(key_f)
-        Y = Y[np.argsort(P, kind="stable")]
+                fp = f
+                if cF is not None:  # + the fitted bilinear term of every pair in the move
+                    steps = vals + self.xl[list(cols)] - x[list(cols)]
+                    for a, b in itertools.combinations(range(h), 2):
+                        fp = fp + cF[cols[a], cols[b]] * (steps[:, a] * steps[:, b])
+                keys.append(_rank_key(fp[ok], g[ok], m))
+        Y, K = np.concatenate(cand), np.concatenate(keys)
         keep = np.array([y.tobytes() not in self.seen for y in Y], bool)
-        return Y[keep][:top]
+        return Y[keep][np.argsort(K[keep], kind="stable")][:top]
+
+    def _interactions(self, x: np.ndarray, dF: np.ndarray) -> np.ndarray:
+        """Bilinear pair terms c_ij of a quadratic model of F around ``x``: the least-squares
+        fit of the residual (evaluated Hamming-2 neighbour minus the additive prediction)
+        against the product of the two index steps, over the neighbours already evaluated (at
+        a verified local optimum: the exchange and diagonal moves). Captures the capacity
+        trades of coordinates whose product matters (3x the groups with 1/4 of the macros per
+        tile: each single move alone is worse). Constraint values stay additive: their fitted
+        pair terms extrapolated badly on tuning seeds (rram9-geomean-vg 100 -> 90 %)."""
+        f0 = self.fg[x.tobytes()][0]
+        n = len(x)
+        num, den = np.zeros((n, n)), np.zeros((n, n))
+        for i in range(n):
+            for j in range(i + 1, n):
+                for a in (-1, 1):
+                    for b in (-1, 1):
+                        y = x.copy()
+                        y[i] += a
+                        y[j] += b
+                        fg = self.fg.get(y.tobytes())
+                        if fg is None or not np.isfinite(fg[0]):
+                            continue
+                        vi, vj = y[i] - self.xl[i], y[j] - self.xl[j]
+                        if np.isnan(dF[i, vi]) or np.isnan(dF[j, vj]):
+                            continue
+                        num[i, j] += (fg[0] - f0 - dF[i, vi] - dF[j, vj]) * a * b
+                        den[i, j] += 1.0  # (a * b) ** 2
+        return num / np.where(den > 0, den, 1.0)
+
+
+def _rank_key(f: np.ndarray, g: np.ndarray, m: int) -> np.ndarray:
+    """Guided-move ranking key: predicted F for predicted-feasible moves, after them (1e6 +)
+    the predicted constraint violation."""
+    viol = np.clip(g, 0, None).sum(axis=1) if m else np.zeros(len(f))
+    return np.where(viol > 0, 1e6 + viol, f)
 
 
 #: local search (module docstring, step 2): first-improvement chunk (0 = steepest descent),
@@ -211,6 +256,9 @@ class _Search:
 #: (inf: always), guided Hamming-2/3 candidates tried at the run's best (0: off) and their chunk
 LS_CHUNK, LS_PATTERN, LS_WIDEN = 4, True, 0.3
 GUIDED_TOP, GUIDED_CHUNK = 128, 8
+#: the guided moves' model: additive in the single moves (False) or with bilinear pair terms
+#: fitted from the evaluated exchange and diagonal moves (True; `_Search._interactions`)
+GUIDED_PAIRS = True
 #: diagonal moves (two coordinates one step the same way: cycle time and columns together) as
 #: a stage after the Hamming-1 ones; at the stall, continue the guided moves at the best design
 DIAGONAL, DEEPEN = True, True

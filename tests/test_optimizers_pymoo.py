@@ -185,3 +185,46 @@ def test_hamming_sampling_works_as_a_plain_pymoo_sampling(problem: SyntheticProb
     rand = np.random.default_rng(4).integers(problem.xl, problem.xu + 1, size=(30, 9))
     d_rand = (rand[:, None, :] != rand[None, :, :]).sum(-1)[np.triu_indices(30, 1)]
     assert d.min() >= d_rand.min() and d.mean() > d_rand.mean()
+
+
+def test_batched_mating_fills_duplicate_heavy_generations_in_few_batches() -> None:
+    # a converged population on a small space: most offspring are duplicates; pymoo's Mating
+    # refills the shortfall batch by batch, BatchedMating sizes batches by the acceptance rate
+    from pymoo.core.duplicate import DefaultDuplicateElimination
+    from pymoo.core.mating import Mating
+    from pymoo.core.population import Population
+    from pymoo.operators.selection.tournament import TournamentSelection
+
+    from study.mating import BatchedMating
+    from study.operators import PhasePM, PhaseSBX
+
+    cards = (4, 4, 3, 3)
+    prob = SyntheticProblem(cards=cards, names=("a", "b", "c", "d"))
+    X = np.tile(np.array([[1, 2, 0, 1]]), (20, 1))
+    X[:4] = np.random.default_rng(0).integers(0, cards, size=(4, 4))
+    pop = Population.new("X", X)
+    F, G = prob.evaluate(X, return_values_of=["F", "G"])
+    pop.set("F", F, "G", G)
+
+    def random_winner(pop, P, random_state=None, **kwargs):
+        return P[np.arange(len(P)), random_state.integers(0, P.shape[1], len(P))][:, None]
+
+    counts = {}
+    for cls in (Mating, BatchedMating):
+
+        class Counting(cls):  # type: ignore[misc, valid-type]
+            calls = 0
+
+            def _do(self, *args, **kwargs):
+                self.calls += 1
+                return super()._do(*args, **kwargs)
+
+        m = Counting(TournamentSelection(func_comp=random_winner), PhaseSBX(), PhasePM(),
+                     eliminate_duplicates=DefaultDuplicateElimination())
+        state = np.random.default_rng(1)
+        for _ in range(5):
+            Xo = m.do(prob, pop, 8, random_state=state).get("X")
+            assert len(Xo) == 8 and len(np.unique(Xo, axis=0)) == 8  # distinct offspring
+            assert not any((x == X).all(axis=1).any() for x in Xo)     # none in the population
+        counts[cls.__name__] = m.calls
+    assert counts["BatchedMating"] * 2 <= counts["Mating"], counts

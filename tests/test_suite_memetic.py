@@ -121,3 +121,48 @@ def _with(x: np.ndarray, cols: tuple[int, ...], vals: tuple[int, ...]) -> np.nda
     y = x.copy()
     y[list(cols)] = vals
     return y
+
+
+def test_guided_moves_fit_pair_interactions(small_problem, monkeypatch):
+    # F quadratic around a local optimum x with one strong bilinear pair term (i, j): the
+    # model with pair terms fitted from the evaluated +-1 pair moves (exchange and diagonal
+    # stages) is exact for it, so the guided moves come in true order, the first an
+    # (i, j) trade, which the additive model alone does not
+    import study.memetic as mm
+
+    s = _Search(small_problem, recorder=None, fits=None)  # type: ignore[arg-type]
+    card = s.xu - s.xl + 1
+    i, j = [int(c) for c in np.argsort(-card, kind="stable")[:2]]  # two widest coordinates
+    assert card[i] >= 5 and card[j] >= 5
+    x = s.xl + card // 2
+
+    def f(y: np.ndarray) -> float:
+        d = (y - x).astype(float)
+        return float(0.5 * (d ** 2).sum() + 0.9 * d[i] * d[j] + 0.3 * d[i] ** 2)
+
+    def put(y: np.ndarray) -> None:
+        s.seen[y.tobytes()] = f(y)
+        s.fg[y.tobytes()] = (f(y), np.array([-1.0]))
+
+    put(x)
+    for k in range(len(x)):  # every single move
+        for v in range(s.xl[k], s.xu[k] + 1):
+            if v != x[k]:
+                put(_with(x, (k,), (v,)))
+    for a in range(len(x)):  # the +-1 pair moves a local search has evaluated
+        for b in range(a + 1, len(x)):
+            for da in (-1, 1):
+                for db in (-1, 1):
+                    y = x.copy()
+                    y[a] += da
+                    y[b] += db
+                    if np.all(y >= s.xl) and np.all(y <= s.xu):
+                        put(y)
+    best = min(f(y) for y in s.guided(x, 10 ** 6))   # over all unseen Hamming-2/3 moves
+    cand = s.guided(x, 40)
+    true = [f(y) for y in cand]
+    assert true == sorted(true) and true[0] == pytest.approx(best)  # exact model: true order
+    assert {i, j} <= set(np.nonzero(cand[0] != x)[0].tolist())
+    monkeypatch.setattr(mm, "GUIDED_PAIRS", False)    # additive model only
+    additive = s.guided(x, 40)
+    assert f(additive[0]) > best + 0.5
