@@ -27,7 +27,6 @@ from pymoo.core.evaluator import Evaluator
 
 from problems.errors import ImcoptError
 from study.initialization import BestOfSampleInitialization
-from study.mating import batched
 from study.operators import PhasePM, PhaseSBX
 from study.recorder import ArchiveDuplicateElimination, ArchiveRecorder
 from study.sampling import HammingDiverseSampling, IntegerRandomSampling
@@ -74,7 +73,6 @@ class PaperGA(GA):
                          crossover=PhaseSBX(self.schedule), mutation=PhasePM(self.schedule),
                          eliminate_duplicates=eliminate,
                          evaluator=evaluator if evaluator is not None else ArchiveRecorder())
-        self.mating = batched(self.mating)  # few batches per generation (study.mating)
         if sampling == "hamming":
             n_diverse = min(n_diverse, n_candidates)
             self.initialization = BestOfSampleInitialization(

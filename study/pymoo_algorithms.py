@@ -16,7 +16,6 @@ import numpy as np
 from pymoo.core.algorithm import Algorithm
 
 from problems.errors import ImcoptError
-from study.mating import batched
 from study.operators import PhasePM, PhaseSBX
 from study.recorder import ArchiveRecorder
 from study.sampling import IntegerRandomSampling
@@ -42,29 +41,24 @@ def make_moea(name: str, pop_size: int = 70, schedule: PhaseSchedule | str = "co
               "evaluator": ArchiveRecorder()}
     if name == "nsga2":
         from pymoo.algorithms.moo.nsga2 import NSGA2
-        return _batched(NSGA2(pop_size=pop_size, **common))
+        return NSGA2(pop_size=pop_size, **common)
     if name == "nsga3":
         from pymoo.algorithms.moo.nsga3 import NSGA3
         from pymoo.operators.selection.tournament import TournamentSelection
         from pymoo.util.ref_dirs import get_reference_directions
         ref_dirs = get_reference_directions("das-dennis", n_obj, n_partitions=n_partitions)
-        return _batched(NSGA3(ref_dirs, pop_size=max(pop_size, len(ref_dirs)),
-                     selection=TournamentSelection(func_comp=cv_then_random), **common))
+        return NSGA3(ref_dirs, pop_size=max(pop_size, len(ref_dirs)),
+                     selection=TournamentSelection(func_comp=cv_then_random), **common)
     if name == "agemoea2":
         try:
             from pymoo.algorithms.moo.age2 import AGEMOEA2
         except Exception as exc:  # pymoo raises a bare Exception without numba
             raise ImcoptError("algorithm 'agemoea2' needs numba: pip install numba") from exc
-        return _batched(AGEMOEA2(pop_size=pop_size, **common))
+        return AGEMOEA2(pop_size=pop_size, **common)
     if name == "smsemoa":
         from pymoo.algorithms.moo.sms import SMSEMOA
-        return _batched(SMSEMOA(pop_size=pop_size, **common))
+        return SMSEMOA(pop_size=pop_size, **common)
     raise ImcoptError(f"unknown multi-objective algorithm {name!r}; allowed: {list(MOEAS)}")
-
-
-def _batched(algorithm: Algorithm) -> Algorithm:
-    algorithm.mating = batched(algorithm.mating)  # few batches per generation (study.mating)
-    return algorithm
 
 
 def make_de(pop_size: int = 70, variant: str = "DE/rand/1/bin", CR: float = 0.9,  # noqa: N803

@@ -65,7 +65,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import optimize, stats
 
 from problems.errors import ImcoptError
 from problems.hardware.design import DesignBatch
@@ -149,6 +148,8 @@ def gaussian_clipping_mse(zeta: np.ndarray | float, adc_bits: np.ndarray | float
 
 def _gaussian_clip_mse(z: np.ndarray) -> np.ndarray:
     """E[(|x| - z)^2; |x| > z] for a unit Gaussian x (both tails)."""
+    from scipy import stats  # lazy: importing scipy costs ~1.5 s, for every command
+
     return 2 * ((1 + z * z) * stats.norm.sf(z) - z * stats.norm.pdf(z))
 
 
@@ -170,6 +171,8 @@ def minimum_adc_bits_binary(snr_analog_db: float, rows: int, p: float,
 
 @lru_cache(maxsize=32)
 def _occ_zeta(adc_bits: int) -> float:
+    from scipy import optimize  # lazy, as in `_gaussian_clip_mse`
+
     res = optimize.minimize_scalar(lambda z: float(gaussian_clipping_mse(z, adc_bits)),
                                    bounds=(0.05, 12.0), method="bounded",
                                    options={"xatol": 1e-6})
