@@ -28,6 +28,13 @@ def _style(algs: list[str]) -> dict[str, dict[str, object]]:
                 "lw": 2.6 if a == "imcopt-memetic" else 1.5} for k, a in enumerate(algs)}
 
 
+def matplotlib_hex(color: object) -> str:
+    """'#rrggbb' of a matplotlib colour (scikit-posthocs' palette takes strings)."""
+    from matplotlib.colors import to_hex
+
+    return to_hex(color)
+
+
 def _grid(data: an.SuiteData) -> np.ndarray:
     top = max(r.budget for r in data.runs)
     return np.unique(np.geomspace(1, top, 200).round())
@@ -115,9 +122,12 @@ def cd_diagram(data: an.SuiteData, path: Path) -> tuple[Path, dict[str, object]]
     plt = _plt()
     fr = an.friedman(data)
     fig, ax = plt.subplots(figsize=(8.5, 3.0))
+    style = _style(data.algorithms)  # the same colour per algorithm as the other figures
     sp.critical_difference_diagram(fr["ranks"], fr["posthoc"], ax=ax,
                                    label_fmt_left="{label} ({rank:.2f})",
-                                   label_fmt_right="({rank:.2f}) {label}")
+                                   label_fmt_right="({rank:.2f}) {label}",
+                                   color_palette={a: matplotlib_hex(style[a]["color"])
+                                                  for a in fr["ranks"].index})
     ax.set_title(f"Mean rank of the final gap over {fr['n_instances']} instances "
                  f"(Friedman p = {fr['p_value']:.1e}; bars: no Nemenyi difference at 0.05)",
                  fontsize=9, pad=28)
