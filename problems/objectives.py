@@ -325,8 +325,10 @@ def aggregate_log10(E: np.ndarray, L: np.ndarray, A: np.ndarray, cfg: ObjectiveC
 
 
 def _aggregate_from_logs(lE: np.ndarray, lL: np.ndarray, la: np.ndarray, cfg: ObjectiveConfig,
-                         specialist_edap: np.ndarray | None) -> np.ndarray:
-    """`aggregate_log10` from log10 E, L and the (masked, `_inputs`) log10 area term."""
+                         specialist_edap: np.ndarray | None,
+                         parts: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """`aggregate_log10` from log10 E, L and the (masked, `_inputs`) log10 area term;
+    ``parts``: the aggregated log10 E and L (`_parts_from_logs`) when already computed."""
     n_w = lE.shape[1]
     if cfg.fabrication_cost == "alone":
         return la
@@ -343,9 +345,8 @@ def _aggregate_from_logs(lE: np.ndarray, lL: np.ndarray, la: np.ndarray, cfg: Ob
         lr = lE + lL + la[:, None] - ls[None, :]
         lr[~np.isfinite(la)] = np.inf
         return _reduce(lr, cfg.normalized_by, np.full(n_w, 1.0 / n_w))
-    w = _weights(cfg, n_w)
-    out = _reduce(lE, cfg.aggregate, w) + _reduce(lL, cfg.aggregate, w) + la
-    return np.where(np.isfinite(la), out, np.inf)
+    aE, aL = _parts_from_logs(lE, lL, cfg) if parts is None else parts
+    return np.where(np.isfinite(la), aE + aL + la, np.inf)
 
 
 def aggregate_edap(E: np.ndarray, L: np.ndarray, A: np.ndarray, cfg: ObjectiveConfig,
@@ -379,10 +380,7 @@ def score_logs(lE: np.ndarray, lL: np.ndarray, lA: np.ndarray, lA_raw: np.ndarra
     la = _log10_area_term(lA, cfg, technology_nm)
     la_raw = la if lA_raw is lA else _log10_area_term(lA_raw, cfg, technology_nm)
     aE, aL = _parts_from_logs(lE, lL, cfg)
-    if cfg.aggregate == "normalized" or cfg.fabrication_cost == "alone":
-        lscore = _aggregate_from_logs(lE, lL, la, cfg, specialist_edap)
-    else:   # `_aggregate_from_logs` with the reductions already done for the parts
-        lscore = np.where(np.isfinite(la), aE + aL + la, np.inf)
+    lscore = _aggregate_from_logs(lE, lL, la, cfg, specialist_edap, (aE, aL))
     workload = _per_workload_from_logs(lE, lL, la_raw, cfg)
     if cfg.kind == "single":
         F = lscore[:, None]

@@ -22,7 +22,8 @@ index step away are the natural cheap moves:
    evaluated neighbours predicts best (`_Search.guided`: the single moves' changes added, plus
    bilinear pair terms fitted from the evaluated exchange and diagonal moves): the trades of
    2-3 coordinates with unequal index steps (bits per cell x4 with columns /2; 6 groups of 2
-   tiles instead of 2 groups of 8) that no Hamming-1 move reaches;
+   tiles instead of 1 group of 4; 6 groups of 2 macros per tile instead of 2 groups of 8) that
+   no Hamming-1 move reaches;
 3. a generation of offspring (uniform crossover of two tournament-chosen elite designs +
    per-coordinate random resetting, ``n_offspring``) whose best seeds the next local search;
    local optima join the ``elite``, so the GA recombines basins;

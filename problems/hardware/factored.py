@@ -297,7 +297,8 @@ def _energy_latency(d: DesignBatch, inv: np.ndarray, n: dict[str, np.ndarray],
     # GLB sizes); the same per-design operations, only the order of designs changes
     io_s, row_s, dram_s, wr_d = (costs["io_bit_s"], costs["row_write_s"], costs["dram_bit_s"],
                                  written[inv])
-    if n_l >= SORT_LAYERS:
+    sort = n_l >= SORT_LAYERS
+    if sort:
         o = np.lexsort((load_dram_s, row_s, wr_d, dram_s, np.where(spill, glb_bits, -1.0),
                         spill, io_s, t_bit, key))
     else:                       # few layers: the sort would cost more than it saves
@@ -309,7 +310,7 @@ def _energy_latency(d: DesignBatch, inv: np.ndarray, n: dict[str, np.ndarray],
         batch_io,
         lc["weights"] * lc["weight_bits"] * lc["static"],
         stack.offsets.astype(np.int64), float(dep.batch) if sequential_batch else 1.0)
-    if n_l >= SORT_LAYERS:
+    if sort:
         back = np.empty_like(o)
         back[o] = np.arange(o.size)
         lat = tuple(x[back] for x in lat)

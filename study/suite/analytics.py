@@ -152,7 +152,6 @@ def load_suite_run(root: str | Path, complete_only: bool = False) -> SuiteData:
     return data
 
 
-
 # -- fixed-target measures -------------------------------------------------------------------
 def hit_matrix(data: SuiteData, instance: str, algorithm: str) -> tuple[np.ndarray, np.ndarray]:
     """(runs x targets) first-hit evaluations and the runs' evaluation counts."""

@@ -28,13 +28,6 @@ def _style(algs: list[str]) -> dict[str, dict[str, object]]:
                 "lw": 2.6 if a == "imcopt-memetic" else 1.5} for k, a in enumerate(algs)}
 
 
-def matplotlib_hex(color: object) -> str:
-    """'#rrggbb' of a matplotlib colour (scikit-posthocs' palette takes strings)."""
-    from matplotlib.colors import to_hex
-
-    return to_hex(color)
-
-
 def _grid(data: an.SuiteData) -> np.ndarray:
     top = max(r.budget for r in data.runs)
     return np.unique(np.geomspace(1, top, 200).round())
@@ -118,6 +111,7 @@ def profile(data: an.SuiteData, path: Path) -> Path:
 def cd_diagram(data: an.SuiteData, path: Path) -> tuple[Path, dict[str, object]]:
     """Critical-difference diagram (Friedman mean ranks, Nemenyi post-hoc, scikit-posthocs)."""
     import scikit_posthocs as sp
+    from matplotlib.colors import to_hex
 
     plt = _plt()
     fr = an.friedman(data)
@@ -126,7 +120,7 @@ def cd_diagram(data: an.SuiteData, path: Path) -> tuple[Path, dict[str, object]]
     sp.critical_difference_diagram(fr["ranks"], fr["posthoc"], ax=ax,
                                    label_fmt_left="{label} ({rank:.2f})",
                                    label_fmt_right="({rank:.2f}) {label}",
-                                   color_palette={a: matplotlib_hex(style[a]["color"])
+                                   color_palette={a: to_hex(style[a]["color"])  # strings
                                                   for a in fr["ranks"].index})
     ax.set_title(f"Mean rank of the final gap over {fr['n_instances']} instances "
                  f"(Friedman p = {fr['p_value']:.1e}; bars: no Nemenyi difference at 0.05)",

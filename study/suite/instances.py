@@ -354,7 +354,6 @@ def compute_optima(instances: list[Instance], jobs: int | None = None,
     return written
 
 
-
 def _model_fp(convention: str) -> str:
     from problems.specialists import model_fingerprint
 

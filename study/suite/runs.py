@@ -89,4 +89,3 @@ def _no_baselines(fn: Callable[..., Any]) -> dict[str, Any]:
     import inspect
 
     return {"baselines": False} if "baselines" in inspect.signature(fn).parameters else {}
-
