@@ -1,8 +1,10 @@
-"""The exact optimum of a search space by enumeration, in memory-bounded chunks.
+"""The exact optimum of a search space, in memory-bounded chunks.
 
-One pass over the space (mixed-radix order, `SearchSpace.iter_blocks`) evaluates every design
-on every workload through `JointIMCProblem.evaluate_batch` (so it scores exactly like the
-optimizers) and keeps, across chunks:
+By default a branch and bound over structure blocks (`problems.branch_bound`) evaluates only
+the blocks that can matter; otherwise (``method="enumerate"``, or where no bounds apply) one
+pass over the space (mixed-radix order, `SearchSpace.iter_blocks`) evaluates every design on
+every workload. Both score exactly like the optimizers and keep (`Incumbents`, in any order of
+designs; ties -> the lower enumeration index):
 
 - the best design and the top-k (ties broken by the lower enumeration index);
 - the exact Pareto front of (aggregated E, aggregated L, area term) among feasible designs,
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from problems.errors import ImcoptError
+from problems.incumbents import Incumbents
 from problems.objectives import ObjectiveConfig
 from problems.pareto import pareto_indices
 from problems.problem import JointIMCProblem, as_stack
@@ -62,6 +65,7 @@ class ExhaustiveResult:
     workload_best_log10: np.ndarray      # (n_w,) log10 per-workload EDAP of that design
     flat_range: tuple[int, int] = field(default=(0, 0))  # enumerated [start, stop)
     top_log10: np.ndarray | None = None  # (k,) log10 of top_scores as ranked (exact ties)
+    n_evaluated: int | None = None       # designs whose energy/latency the search computed
 
     @property
     def front(self) -> np.ndarray:
@@ -109,16 +113,20 @@ def exhaustive_search(
     progress: bool = True,
     specialist_edap: np.ndarray | None = None,
     flat_range: tuple[int, int] | None = None,
+    method: str = "auto",
 ) -> ExhaustiveResult:
     """Evaluate every design of ``space`` (or the enumeration slice ``flat_range``) and return
     the exact optimum, the top-k and the (E, L, A) Pareto front of the feasible designs.
+
+    ``method``: ``enumerate`` evaluates every design; ``bound`` the branch and bound
+    (`problems.branch_bound`: the same result, evaluating only the structure blocks that can
+    matter; ImcoptError if the convention or objective has no bounds); ``auto`` (default)
+    the branch and bound where it applies, else the enumeration.
 
     Memory is O(chunk x n_layers). For ``aggregate="normalized"`` without ``specialist_edap``
     the specialists are found first by a pass with the ``max`` aggregate (not cached here:
     `problems.specialists.specialist_edap` caches them on disk).
     """
-    from tqdm.auto import tqdm
-
     objective = objective or ObjectiveConfig()
     if objective.kind != "single":
         objective = ObjectiveConfig.from_dict({**objective.to_dict(), "kind": "single"})
@@ -136,50 +144,43 @@ def exhaustive_search(
     if not 0 <= start < stop <= space.size:
         raise ImcoptError(f"flat_range {flat_range} must satisfy 0 <= start < stop <= "
                           f"{space.size}")
-    n_w = stack.n_workloads
-    top_ls = np.zeros(0)
-    top_flat = np.zeros(0, dtype=np.int64)
-    front_F = np.zeros((0, 3))
-    front_flat = np.zeros(0, dtype=np.int64)
-    wbest = np.full(n_w, np.inf)
-    wbest_flat = np.full(n_w, -1, dtype=np.int64)
-    n_feasible = 0
+    method = _check_method(method)
+    bb = None
+    if method != "enumerate":
+        from problems.branch_bound import branch_and_bound
+
+        bb = branch_and_bound(problem, start, stop, top_k, progress,
+                              required=method == "bound")
+    if bb is not None:
+        inc, n_evaluated, seconds = bb
+    else:
+        inc, seconds = _enumerate(problem, start, stop, top_k, chunk, progress)
+        n_evaluated = stop - start
+    return _result(inc, problem, start, stop, seconds, n_evaluated)
+
+
+METHODS = ("auto", "enumerate", "bound")
+
+
+def _check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ImcoptError(f"unknown exhaustive method {method!r}; use one of {list(METHODS)}")
+    return method
+
+
+def _enumerate(problem: JointIMCProblem, start: int, stop: int, top_k: int, chunk: int,
+               progress: bool) -> tuple[Incumbents, float]:
+    """Every design of [start, stop) evaluated, in chunks of ``chunk`` designs."""
+    from tqdm.auto import tqdm
+
+    space = problem.space
+    inc = Incumbents(top_k, problem.stack.n_workloads)
     t0 = time.perf_counter()
     bar = tqdm(total=stop - start, unit="design", unit_scale=True, disable=not progress,
                desc=f"exhaustive {space.name}", smoothing=0.1)
     try:
         for flat, X in space.iter_blocks(start, stop, int(chunk)):
-            r = problem.screened_scores(X)
-            feas = r["feasible"]
-            n_feasible += int(feas.sum())
-            # top-k
-            ls = r["log10_score"][feas]
-            fl = flat[feas]
-            if ls.size > top_k:   # every design tied with the k-th (ties -> lower index)
-                kth = np.partition(ls, top_k - 1)[top_k - 1]
-                sel = np.flatnonzero(ls <= kth)
-                ls, fl = ls[sel], fl[sel]
-            ls = np.concatenate([top_ls, ls])
-            fl = np.concatenate([top_flat, fl])
-            order = np.lexsort((fl, ls))[:top_k]
-            top_ls, top_flat = ls[order], fl[order]
-            # Pareto front of (agg E, agg L, area term)
-            P = r["parts_log10"][feas]
-            if P.shape[0]:
-                allF = np.concatenate([front_F, P])
-                allflat = np.concatenate([front_flat, flat[feas]])
-                # ties of objective vectors keep the lower flat index: sort by flat first
-                o = np.argsort(allflat, kind="stable")
-                allF, allflat = allF[o], allflat[o]
-                keep = pareto_indices(allF)
-                front_F, front_flat = allF[keep], allflat[keep]
-            # per-workload specialists
-            W = r["workload_log10"]
-            j = np.argmin(W, axis=0)
-            v = W[j, np.arange(n_w)]
-            better = v < wbest
-            wbest[better] = v[better]
-            wbest_flat[better] = flat[j[better]]
+            inc.add(flat, problem.screened_scores(X))
             bar.update(flat.size)
             if progress and flat[0] == start and flat[-1] + 1 < stop:  # a long enumeration?
                 eta = (time.perf_counter() - t0) * (stop - start) / flat.size
@@ -188,7 +189,14 @@ def exhaustive_search(
                               f"{eta / 60:.1f} min", file=sys.stderr)
     finally:
         bar.close()
-    seconds = time.perf_counter() - t0
+    return inc, time.perf_counter() - t0
+
+
+def _result(inc: Incumbents, problem: JointIMCProblem, start: int, stop: int,
+            seconds: float, n_evaluated: int) -> ExhaustiveResult:
+    """The `ExhaustiveResult` of designs [start, stop) from what ``inc`` kept."""
+    space, stack = problem.space, problem.stack
+    n_w = stack.n_workloads
 
     def designs_of(fl: np.ndarray) -> tuple[np.ndarray, list[dict[str, object]]]:
         if fl.size == 0:
@@ -196,27 +204,29 @@ def exhaustive_search(
         X = space.indices_of(fl)
         return X, space.decode(X).to_records()
 
-    top_x, top_designs = designs_of(top_flat)
+    top_ls, front_F, front_flat = inc.top_ls, inc.front_F, inc.front_flat
+    top_x, top_designs = designs_of(inc.top_flat)
     o = np.lexsort((front_flat, front_F[:, 1], front_F[:, 0])) if front_flat.size else []
     front_x, _ = designs_of(front_flat[o]) if front_flat.size else designs_of(front_flat)
     front_F = front_F[o] if front_flat.size else front_F
     wx = np.full((n_w, space.n_var), -1, dtype=np.int64)
-    okw = wbest_flat >= 0
+    okw = inc.wbest_flat >= 0
     if okw.any():
-        wx[okw] = designs_of(wbest_flat[okw])[0]
+        wx[okw] = designs_of(inc.wbest_flat[okw])[0]
     with np.errstate(over="ignore"):
         top_scores = 10.0 ** top_ls
     return ExhaustiveResult(
-        space=space.name, workloads=list(stack.names), objective=objective,
-        convention=convention, n_designs=stop - start, n_feasible=n_feasible, seconds=seconds,
+        space=space.name, workloads=list(stack.names), objective=problem.objective,
+        convention=problem.convention, n_designs=stop - start, n_feasible=inc.n_feasible,
+        seconds=seconds,
         best_x=top_x[0] if top_x.shape[0] else None,
         best_design=top_designs[0] if top_designs else None,
         best_score=float(top_scores[0]) if top_scores.size else float("inf"),
         best_log10_score=float(top_ls[0]) if top_ls.size else float("inf"),
         top_x=top_x, top_scores=top_scores, top_designs=top_designs,
         front_x=front_x, front_log10=front_F,
-        workload_best_x=wx, workload_best_log10=wbest, flat_range=(start, stop),
-        top_log10=top_ls,
+        workload_best_x=wx, workload_best_log10=inc.wbest.copy(),
+        flat_range=(start, stop), top_log10=top_ls, n_evaluated=n_evaluated,
     )
 
 
@@ -292,13 +302,16 @@ def merge_results(parts: Sequence[ExhaustiveResult], space: SearchSpace,
         best_log10_score=float(top_ls[o[0]]) if o.size else float("inf"),
         top_x=top_x, top_scores=top_s[o], top_designs=top_designs,
         front_x=FX[o2], front_log10=F[o2], workload_best_x=wx, workload_best_log10=wb,
-        flat_range=(parts[0].flat_range[0], parts[-1].flat_range[1]), top_log10=top_ls[o])
+        flat_range=(parts[0].flat_range[0], parts[-1].flat_range[1]), top_log10=top_ls[o],
+        n_evaluated=(None if any(p.n_evaluated is None for p in parts)
+                     else sum(p.n_evaluated for p in parts)))
 
 
 def _slice_job(args: tuple) -> ExhaustiveResult:
-    space, stack, objective, convention, top_k, chunk, spec, rng = args
+    space, stack, objective, convention, top_k, chunk, spec, rng, method = args
     return exhaustive_search(space, stack, objective, convention, top_k=top_k, chunk=chunk,
-                             progress=False, specialist_edap=spec, flat_range=rng)
+                             progress=False, specialist_edap=spec, flat_range=rng,
+                             method=method)
 
 
 def exhaustive_parallel(
@@ -311,6 +324,7 @@ def exhaustive_parallel(
     jobs: int = 1,
     progress: bool = True,
     specialist_edap: np.ndarray | None = None,
+    method: str = "auto",
 ) -> ExhaustiveResult:
     """`exhaustive_search` over ``jobs`` processes: the space is cut into ``jobs`` contiguous
     slices (k * size // jobs, as `SearchSpace.enumerate_chunk`) and the results are merged
@@ -326,15 +340,16 @@ def exhaustive_parallel(
     spec = specialist_edap
     if spec is None and objective.aggregate == "normalized":
         spec = _specialists_pass(space, stack, objective, convention, chunk, progress)
+    _check_method(method)
     if jobs == 1 or space.size < 2 * jobs:
         return exhaustive_search(space, stack, objective, convention, top_k=top_k, chunk=chunk,
-                                 progress=progress, specialist_edap=spec)
+                                 progress=progress, specialist_edap=spec, method=method)
     n = int(jobs)
     ranges = [(k * space.size // n, (k + 1) * space.size // n) for k in range(n)]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=n) as pool:
         parts = list(pool.map(_slice_job, [(space, stack, objective, convention, top_k, chunk,
-                                            spec, r) for r in ranges]))
+                                            spec, r, method) for r in ranges]))
     res = merge_results(parts, space, top_k)
     res.seconds = time.perf_counter() - t0
     return res

@@ -30,7 +30,7 @@ def test_cli_prints_and_writes_json(space_file: Path, tmp_path: Path,
           "--aggregate", "mean", "--top-k", "3", "--chunk", "100", "--json", str(out),
           "--no-progress"])
     text = capsys.readouterr().out
-    assert "evaluated 256 designs" in text and "Pareto front" in text
+    assert "searched 256 designs" in text and "Pareto front" in text
     data = json.loads(out.read_text())
     assert {"space", "workloads", "aggregate", "n_designs", "n_feasible", "seconds", "best",
             "top"} <= set(data)

@@ -40,7 +40,7 @@ from problems.hardware.cimloop_area import (
 from problems.hardware.cimloop_counts import structure_counts
 from problems.hardware.cimloop_data import DATA_FILES, average_input_values, load_calibration
 from problems.hardware.design import DesignBatch
-from problems.hardware.model import ActionTable, CostModel, Screen
+from problems.hardware.model import ActionTable, BlockBounds, CostModel, Screen
 from problems.hardware.result import CostResult
 from problems.workloads.stack import WorkloadStack
 
@@ -200,6 +200,26 @@ def action_table(designs: DesignBatch, stack: WorkloadStack, counts: dict[str, n
                        component={a: FEATURE_COMPONENT[f] for a, (_, f) in ACTIONS.items()})
 
 
+#: counts that are times: their action energies are powers (W) x the design's cycle time
+TIMED_COUNTS = ("busy_s", "cell_busy_s")
+
+
+def probe_quantities(designs: DesignBatch) -> dict[str, np.ndarray]:
+    """Everything a block bound takes the minimum or maximum of over a block's probes, (n,)
+    each (`cimloop_bounds`): the energy per counted unit of each action (fitted multipliers
+    and, for the leakage actions, the cycle time included), the cycle time and the area
+    components (``area:*``)."""
+    cal = load_calibration()
+    energy = raw_action_energies_j(designs, cal)
+    coef = energy_coefficients(designs, cal)
+    ct = np.asarray(designs.cycle_time_s, float)
+    out = {a: np.asarray(energy[a] * coef[f] * (ct if c in TIMED_COUNTS else 1.0), float)
+           for a, (c, f) in ACTIONS.items()}
+    out["cycle_time_s"] = ct
+    parts = area_components_mm2(designs, cal)
+    return out | {"area:" + c: np.asarray(parts[c], float) for c in AREA_COMPONENTS}
+
+
 def feature_energies_j(table: ActionTable) -> dict[str, np.ndarray]:
     """Energy per fitted feature (J, (n_d, n_w)): the calibration's regressors."""
     out: dict[str, np.ndarray] = {}
@@ -293,6 +313,11 @@ class CimloopModel(CostModel):
     source_files = ("cimloop.py", "cimloop_area.py", "cimloop_counts.py", "cimloop_data.py",
                     "cimloop_components.py", "packing.py", "packing_rule.py")
     data_files = DATA_FILES
+    structure_fields = ("memory", "bits_per_cell", "xbar_rows", "xbar_cols",
+                        "macros_per_tile", "tiles_per_group", "router_groups")
+    #: not voltage or node: the fitted SRAM row / write tables and node factors are not
+    #: monotone in them (their values are all probed)
+    monotone_fields = ("cycle_time_s", "adc_bits", "glb_bytes")
 
     def check_workloads(self, stack: WorkloadStack) -> None:
         check_workloads(stack)
@@ -307,3 +332,17 @@ class CimloopModel(CostModel):
         energies of the designs ``screen`` rules out."""
         self.check(designs, stack)
         return evaluate_cimloop(designs, stack, screen=screen)
+
+    def block_bounds(self, probes: DesignBatch, starts: np.ndarray,
+                     stack: WorkloadStack) -> BlockBounds:
+        """`cimloop_bounds.block_bounds`."""
+        from problems.hardware import cimloop_bounds
+
+        self.check(probes, stack)
+        return cimloop_bounds.block_bounds(probes, starts, stack, probe_quantities(probes),
+                                           ACTIONS, _layer_totals(stack))
+
+    def area_mm2(self, designs: DesignBatch) -> np.ndarray:
+        """Sum of the area components (the sum `evaluate` reports)."""
+        parts = area_components_mm2(designs, load_calibration())
+        return sum(parts[c] for c in AREA_COMPONENTS)

@@ -60,6 +60,25 @@ class Screen:
         return keep
 
 
+@dataclass(frozen=True)
+class BlockBounds:
+    """What every design of a *block* shares or cannot beat, one row per block. A block is a
+    set of designs with the same ``structure_fields`` (so the same mapping and action counts)
+    whose other parameters range over a box. `CostModel.block_bounds` computes them; the
+    branch and bound of `problems.branch_bound` prunes the blocks that cannot matter.
+
+    ``energy_j``, ``latency_s`` (n_b, n_w): lower bounds of every design's energy / latency;
+    ``area_min_mm2``, ``area_max_mm2`` (n_b,): bounds of every design's chip area;
+    ``resident`` (n_b, n_w): whether the weights are resident (exact: structure-determined).
+    """
+
+    energy_j: np.ndarray
+    latency_s: np.ndarray
+    area_min_mm2: np.ndarray
+    area_max_mm2: np.ndarray
+    resident: np.ndarray
+
+
 @dataclass(frozen=True, eq=False)
 class ActionTable:
     """Action counts x per-action energies (Accelergy's split), one entry per action.
@@ -103,6 +122,12 @@ class CostModel(ABC):
     description: str = ""
     source_files: tuple[str, ...] = ()
     data_files: tuple[str, ...] = ()
+    #: design fields that decide the mapping and every action count (a block's fields)
+    structure_fields: tuple[str, ...] = ()
+    #: fields in which every per-action cost and area component is monotone (either way) for
+    #: any fixed other fields, so its minimum and maximum over a box lie at the box's ends:
+    #: `block_bounds` then needs only their extreme values (tests/test_bounds.py checks it)
+    monotone_fields: tuple[str, ...] = ()
 
     def check_designs(self, designs: DesignBatch) -> None:
         """Raise ImcoptError for a design parameter value this convention cannot model."""
@@ -132,6 +157,21 @@ class CostModel(ABC):
         a convention may skip the designs ``screen`` rules out. The default is the plain
         evaluation of every design."""
         return self.evaluate(designs, stack)
+
+    def block_bounds(self, probes: DesignBatch, starts: np.ndarray,
+                     stack: WorkloadStack) -> BlockBounds | None:
+        """Bounds of blocks of designs (`BlockBounds`), or None if the convention has none.
+
+        ``probes``: for each block in turn (rows ``starts[b]:starts[b + 1]``), its designs at
+        every combination of the extreme values of its ``monotone_fields`` and of all values
+        of its other non-structure fields; the structure fields are the block's throughout.
+        """
+        return None
+
+    def area_mm2(self, designs: DesignBatch) -> np.ndarray | None:
+        """Chip area of each design (n,), mm^2, exactly as `evaluate` reports it, without
+        the rest of the evaluation; None if the convention cannot give it alone."""
+        return None
 
     @abstractmethod
     def _evaluate(self, designs: DesignBatch, stack: WorkloadStack,

@@ -55,7 +55,7 @@ from problems.errors import ImcoptError
 from problems.hardware import components as comp
 from problems.hardware.deployment import Deployment
 from problems.hardware.design import DesignBatch
-from problems.hardware.model import ActionTable, CostModel, Screen
+from problems.hardware.model import ActionTable, BlockBounds, CostModel, Screen
 from problems.hardware.physical_counts import ACCUMULATOR_BITS, _sum_w, workload_counts
 from problems.hardware.result import CostResult
 from problems.hardware.technology import check_node, check_voltage
@@ -151,6 +151,13 @@ def area_breakdown_mm2(designs: DesignBatch) -> dict[str, np.ndarray]:
         "glb": comp.buffer_area_mm2(d.glb_bytes * 8.0, t),
         "routers": d.router_groups * comp.router_area_mm2(t),
     }
+
+
+def probe_quantities(designs: DesignBatch) -> dict[str, np.ndarray]:
+    """Everything a block bound takes the minimum or maximum of over a block's probes (n,)
+    each (`physical_bounds`): the per-action costs and the area components (``area:*``)."""
+    return {**action_costs(designs),
+            **{"area:" + k: v for k, v in area_breakdown_mm2(designs).items()}}
 
 
 def evaluate_physical(designs: DesignBatch, stack: WorkloadStack,
@@ -351,6 +358,10 @@ class PhysicalModel(CostModel):
     source_files = ("physical.py", "physical_counts.py", "factored.py", "mapping.py",
                     "deployment.py", "components.py", "technology.py")
     data_files = ()
+    structure_fields = ("memory", "xbar_rows", "xbar_cols", "bits_per_cell", "router_groups",
+                        "tiles_per_group", "macros_per_tile")
+    monotone_fields = ("technology_nm", "voltage_v", "cycle_time_s", "adc_bits",
+                       "adcs_per_macro", "glb_bytes")
 
     def __init__(self, deployment: Deployment | None = None) -> None:
         self.deployment = deployment or Deployment()
@@ -387,3 +398,18 @@ class PhysicalModel(CostModel):
         return factored.evaluate_factored(designs, stack, self.deployment, action_costs,
                                           area_breakdown_mm2(designs), ACTIONS, ENERGY_KEYS,
                                           screen)
+
+    def block_bounds(self, probes: DesignBatch, starts: np.ndarray,
+                     stack: WorkloadStack) -> BlockBounds | None:
+        """`physical_bounds.block_bounds` (None for deployments the factored path lacks)."""
+        from problems.hardware import factored, physical_bounds
+
+        if not factored.supports(self.deployment):
+            return None
+        self.check(probes, stack)
+        return physical_bounds.block_bounds(probes, starts, stack, self.deployment,
+                                            probe_quantities(probes), ACTIONS, ENERGY_KEYS)
+
+    def area_mm2(self, designs: DesignBatch) -> np.ndarray:
+        """Sum of `area_breakdown_mm2` (the sum `evaluate` reports)."""
+        return sum(area_breakdown_mm2(designs).values())

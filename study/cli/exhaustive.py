@@ -67,12 +67,16 @@ def front_records(res: ExhaustiveResult, space: SearchSpace) -> list[dict[str, o
 @click.option("--no-progress", is_flag=True, default=False, help="hide the progress bar")
 @click.option("--jobs", type=int, default=1, show_default=True,
               help="processes (contiguous slices of the enumeration, merged exactly)")
+@click.option("--method", type=str, default="auto", show_default=True,
+              help="bound: branch and bound over structure blocks (the same exact result, "
+                   "most designs never evaluated); enumerate: evaluate every design; auto: "
+                   "bound where the convention and objective allow it")
 def exhaustive(space_name: str, workload_spec: str, onnx_dims: tuple[str, ...],
                onnx_skip_unsupported: bool, aggregate: str, convention: str,
                top_k: int, chunk: int, json_out: Path | None, weights: str | None,
-               no_progress: bool, jobs: int) -> None:
+               no_progress: bool, jobs: int, method: str) -> None:
     """Enumerate every design of a space; print the optimum, the top-k and the front size."""
-    from problems.exhaustive import exhaustive_parallel
+    from problems.exhaustive import METHODS, exhaustive_parallel
     from problems.spaces import SearchSpace
     from problems.specialists import cache_dir, store_specialists, write_json_atomic
 
@@ -83,6 +87,8 @@ def exhaustive(space_name: str, workload_spec: str, onnx_dims: tuple[str, ...],
         raise ImcoptError(f"--aggregate {aggregate!r}; allowed: {', '.join(AGGREGATES)}")
     if convention not in CONVENTIONS:
         raise ImcoptError(f"--convention {convention!r}; allowed: {', '.join(CONVENTIONS)}")
+    if method not in METHODS:
+        raise ImcoptError(f"--method {method!r}; allowed: {', '.join(METHODS)}")
     _positive("top-k", top_k)
     _positive("chunk", chunk)
     _positive("jobs", jobs)
@@ -113,10 +119,12 @@ def exhaustive(space_name: str, workload_spec: str, onnx_dims: tuple[str, ...],
                                     progress=not no_progress)
     res = exhaustive_parallel(space, workloads, objective, convention, top_k=top_k,
                               chunk=chunk, jobs=jobs, progress=not no_progress,
-                              specialist_edap=spec_edap)
+                              specialist_edap=spec_edap, method=method)
     rate = res.n_designs / res.seconds if res.seconds > 0 else float("inf")
-    click.echo(f"evaluated {res.n_designs:,} designs in {res.seconds:.1f} s "
-               f"({rate:,.0f} designs/s); feasible {res.n_feasible:,}")
+    how = ("" if res.n_evaluated is None or res.n_evaluated == res.n_designs else
+           f" (branch and bound: {res.n_evaluated:,} evaluated, the rest pruned by bounds)")
+    click.echo(f"searched {res.n_designs:,} designs in {res.seconds:.1f} s "
+               f"({rate:,.0f} designs/s){how}; feasible {res.n_feasible:,}")
     if res.best_design is None:
         click.echo("no feasible design")
     else:
@@ -142,6 +150,7 @@ def exhaustive(space_name: str, workload_spec: str, onnx_dims: tuple[str, ...],
             "convention": convention,
             "n_designs": res.n_designs,
             "n_feasible": res.n_feasible,
+            "n_evaluated": res.n_evaluated,
             "seconds": res.seconds,
             "best": {"design": res.best_design,
                      "score": float(res.best_score) if np.isfinite(res.best_score) else None},

@@ -1,0 +1,99 @@
+"""The branch and bound (`problems.branch_bound`) == the enumeration of every design: the same
+top-k, front, specialists and feasible count on random sub-spaces of every built-in space, in
+both conventions, for every aggregate, area budgets, fabrication cost and enumeration slices;
+and it does prune."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from problems.errors import ImcoptError
+from problems.exhaustive import exhaustive_search
+from problems.objectives import ObjectiveConfig
+from problems.spaces import SearchSpace, Variable, list_spaces
+from problems.workloads import WorkloadStack, load_workloads
+
+STACK = WorkloadStack.of(load_workloads("paper-4"))
+MAX_SIZE = 3000
+
+
+def sub_space(space: SearchSpace, rng: np.random.Generator) -> SearchSpace:
+    """A random sub-space: 1..4 values of every variable, at most MAX_SIZE designs."""
+    picks = [np.sort(rng.choice(v.cardinality, size=min(v.cardinality, int(rng.integers(1, 5))),
+                                replace=False)) for v in space.variables]
+    while int(np.prod([p.size for p in picks])) > MAX_SIZE:
+        i = int(np.argmax([p.size for p in picks]))
+        picks[i] = picks[i][:-1]
+    variables = [Variable(v.name, v.values[p], v.unit)
+                 for v, p in zip(space.variables, picks, strict=True)]
+    return SearchSpace(f"{space.name}-sub", variables, fixed=space.fixed)
+
+
+def assert_same(a, b) -> None:
+    assert a.n_designs == b.n_designs and a.n_feasible == b.n_feasible
+    for k in ("top_x", "top_log10", "front_x", "front_log10", "workload_best_x",
+              "workload_best_log10"):
+        np.testing.assert_array_equal(getattr(a, k), getattr(b, k), err_msg=k)
+
+
+AGGREGATES = ["max", "mean", "product", "geomean", "weighted", "normalized"]
+
+
+@pytest.mark.parametrize("space_name", list_spaces())
+@pytest.mark.parametrize("convention", ["physical", "cimloop"])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), agg=st.sampled_from(AGGREGATES),
+       budget=st.sampled_from([None, 30.0, 150.0, 800.0]),
+       fab=st.sampled_from([False, "alone", "product"]), top_k=st.integers(1, 6),
+       cut=st.floats(0.0, 1.0))
+def test_bound_equals_enumeration(space_name: str, convention: str, seed: int, agg: str,
+                                  budget: float | None, fab: bool | str, top_k: int,
+                                  cut: float) -> None:
+    space = sub_space(SearchSpace.load(space_name), np.random.default_rng(seed))
+    extra = {"weights": [1, 2, 3, 4]} if agg == "weighted" else {}
+    if budget is not None:
+        extra["area_budget_mm2"] = budget
+    cfg = ObjectiveConfig(aggregate=agg, fabrication_cost=fab, **extra)
+    # a slice [start, stop) of the enumeration, or the whole space
+    start = int(cut * space.size * 0.5) if cut > 0.5 else 0
+    rng = (start, space.size)
+    try:
+        ref = exhaustive_search(space, STACK, cfg, convention, top_k=top_k, chunk=211,
+                                progress=False, flat_range=rng, method="enumerate")
+    except ImcoptError as exc:             # normalized: a workload with no feasible design
+        assert agg == "normalized" and "no feasible design" in str(exc)
+        return
+    got = exhaustive_search(space, STACK, cfg, convention, top_k=top_k, progress=False,
+                            flat_range=rng, method="bound")
+    assert_same(got, ref)
+    assert 0 <= got.n_evaluated <= got.n_designs
+
+
+@pytest.mark.parametrize("convention", ["physical", "cimloop"])
+def test_bound_prunes_and_matches_on_a_paper_slice(convention: str) -> None:
+    """A 4-value-per-variable sub-space of rram-paper: most designs are never evaluated, and
+    the result is still the enumeration's."""
+    full = SearchSpace.load("rram-paper")
+    variables = [Variable(v.name, v.values[np.linspace(0, v.cardinality - 1, 4).astype(int)],
+                          v.unit) for v in full.variables]
+    space = SearchSpace("rram-paper-4v", variables, fixed=full.fixed)
+    cfg = ObjectiveConfig(aggregate="max", area_budget_mm2=800.0)
+    ref = exhaustive_search(space, STACK, cfg, convention, progress=False, method="enumerate")
+    got = exhaustive_search(space, STACK, cfg, convention, progress=False, method="bound")
+    assert_same(got, ref)
+    assert ref.n_feasible > 0
+    assert got.n_evaluated < 0.5 * space.size
+
+
+def test_bound_refuses_what_it_cannot_bound() -> None:
+    space = sub_space(SearchSpace.load("accuracy-rram-32nm"), np.random.default_rng(1))
+    cfg = ObjectiveConfig(aggregate="max", min_snr_db=10.0)
+    with pytest.raises(ImcoptError, match="branch and bound does not apply: SNR"):
+        exhaustive_search(space, STACK, cfg, progress=False, method="bound")
+    with pytest.raises(ImcoptError, match="unknown exhaustive method"):
+        exhaustive_search(space, STACK, cfg, progress=False, method="fast")
+    auto = exhaustive_search(space, STACK, cfg, progress=False)      # falls back
+    assert auto.n_evaluated == auto.n_designs
