@@ -22,8 +22,14 @@ def estimate_seconds(session: StudySession, scenario: ScenarioConfig, convention
                      size: int, workers: int) -> float:
     """Wall time to enumerate ``size`` designs on ``workers``, from timing two slices of a
     real chunk's size after a warm-up one (a cold first slice, or a small one, which maps
-    nearly every design's structure anew, overestimated 20-50x)."""
+    nearly every design's structure anew, overestimated 20-50x). 0 where the search is a
+    branch and bound (not estimated: slices say little about its pruning)."""
+    from problems.branch_bound import applies
+    from problems.problem import JointIMCProblem
+
     problem = session.problem(scenario, convention)
+    if isinstance(problem, JointIMCProblem) and applies(problem) is None:
+        return 0.0   # a branch and bound: its time follows the bounds, not the design count
     total = session.backend.space_size(scenario)
     n = min(total, PROBE_DESIGNS)
     session.backend.optimum_part(problem, 0, min(n, 2_000))

@@ -26,6 +26,7 @@ from pymoo.algorithms.soo.nonconvex.ga import GA
 from pymoo.core.evaluator import Evaluator
 
 from problems.errors import ImcoptError
+from study.duplicates import ExactDuplicateElimination
 from study.initialization import BestOfSampleInitialization
 from study.operators import PhasePM, PhaseSBX
 from study.recorder import ArchiveDuplicateElimination, ArchiveRecorder
@@ -68,7 +69,8 @@ class PaperGA(GA):
             raise ImcoptError(f"PaperGA: dedup must be one of {list(DEDUPS)}, got {dedup!r}")
         self.schedule = as_schedule(schedule)
         self.dedup = dedup
-        eliminate = ArchiveDuplicateElimination() if dedup == "archive" else True
+        eliminate = (ArchiveDuplicateElimination() if dedup == "archive"
+                     else ExactDuplicateElimination())
         super().__init__(pop_size=pop_size, sampling=IntegerRandomSampling(),
                          crossover=PhaseSBX(self.schedule), mutation=PhasePM(self.schedule),
                          eliminate_duplicates=eliminate,

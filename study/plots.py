@@ -6,6 +6,7 @@ Every function writes one PNG and returns its path (None when there is nothing t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -217,10 +218,16 @@ def plot_parameters(res: StudyResults, scenario: str, path: Path) -> Path | None
         counts = sub.groupby([p, "algorithm"]).size().unstack(fill_value=0).sort_index()
         if p in searched:  # every allowed value, zero counts included
             counts = counts.reindex(searched[p], fill_value=0)
-        counts.plot.bar(ax=ax, stacked=True, legend=False, width=0.8)
+        x = np.arange(len(counts.index))
+        bottom = np.zeros(x.size)
+        for k, alg in enumerate(counts.columns):   # stacked, one colour per algorithm
+            v = counts[alg].to_numpy(float)
+            ax.bar(x, v, width=0.8, bottom=bottom, color=f"C{k}", label=alg)
+            bottom += v
         scale, label = DISPLAY_SCALE.get(p, (1.0, PARAM_LABELS.get(p, p)))
         ax.set_xlabel(label)
         ax.set_ylabel("best designs")
+        ax.set_xticks(x)
         ax.set_xticklabels([f"{v / scale:g}" if isinstance(v, int | float) else str(v)
                             for v in counts.index], rotation=0, fontsize=7)
     for ax in axes.ravel()[len(params):]:
@@ -252,12 +259,51 @@ def figure_files(res: StudyResults, out_dir: Path) -> list[Path]:
     return files
 
 
-def plot_all(res: StudyResults, best_designs: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Every figure of a study into ``out_dir``; returns the written paths."""
-    paths: list[Path | None] = [plot_boxplots(res, out_dir / "final_scores.png")]
+def _plot_calls(res: StudyResults, best_designs: pd.DataFrame, out_dir: Path
+                ) -> list[tuple[Callable[..., Path | None], tuple[Any, ...]]]:
+    calls: list[tuple[Callable[..., Path | None], tuple[Any, ...]]] = [
+        (plot_boxplots, (res, out_dir / "final_scores.png"))]
     for sc in res.scenario_names:
-        paths.append(plot_convergence(res, sc, out_dir / f"convergence_{sc}.png"))
-        paths.append(plot_fronts(res, sc, out_dir / f"fronts_{sc}.png"))
-        paths.append(plot_baselines(res, best_designs, sc, out_dir / f"baselines_{sc}.png"))
-        paths.append(plot_parameters(res, sc, out_dir / f"parameters_{sc}.png"))
-    return [p for p in paths if p is not None]
+        calls += [(plot_convergence, (res, sc, out_dir / f"convergence_{sc}.png")),
+                  (plot_fronts, (res, sc, out_dir / f"fronts_{sc}.png")),
+                  (plot_baselines, (res, best_designs, sc, out_dir / f"baselines_{sc}.png")),
+                  (plot_parameters, (res, sc, out_dir / f"parameters_{sc}.png"))]
+    return calls
+
+
+def _call(fn: Callable[..., Path | None], args: tuple[Any, ...]) -> Path | None:
+    return fn(*args)
+
+
+class PlotJob:
+    """Every figure of a study, drawn in ``jobs`` forked processes while the caller goes on
+    (one figure per task; in this process when ``jobs`` is 1 or fork is unavailable)."""
+
+    def __init__(self, res: StudyResults, best_designs: pd.DataFrame, out_dir: Path,
+                 jobs: int = 1) -> None:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._calls = _plot_calls(res, best_designs, out_dir)
+        self._pool = None
+        if jobs > 1 and "fork" in mp.get_all_start_methods():
+            self._pool = ProcessPoolExecutor(max_workers=min(jobs, len(self._calls)),
+                                             mp_context=mp.get_context("fork"))
+            self._futures = [self._pool.submit(_call, fn, args) for fn, args in self._calls]
+
+    def result(self) -> list[Path]:
+        """The written paths, in figure order (waits for the workers)."""
+        if self._pool is None:
+            paths = [fn(*args) for fn, args in self._calls]
+        else:
+            try:
+                paths = [f.result() for f in self._futures]
+            finally:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+        return [p for p in paths if p is not None]
+
+
+def plot_all(res: StudyResults, best_designs: pd.DataFrame, out_dir: Path,
+             jobs: int = 1) -> list[Path]:
+    """Every figure of a study into ``out_dir`` (on ``jobs`` processes); the written paths."""
+    return PlotJob(res, best_designs, out_dir, jobs).result()

@@ -16,6 +16,7 @@ import numpy as np
 from pymoo.core.algorithm import Algorithm
 
 from problems.errors import ImcoptError
+from study.duplicates import ExactDuplicateElimination
 from study.operators import PhasePM, PhaseSBX
 from study.recorder import ArchiveRecorder
 from study.sampling import IntegerRandomSampling
@@ -37,7 +38,7 @@ def make_moea(name: str, pop_size: int = 70, schedule: PhaseSchedule | str = "co
     """
     sched = as_schedule(schedule)
     common = {"sampling": IntegerRandomSampling(), "crossover": PhaseSBX(sched),
-              "mutation": PhasePM(sched), "eliminate_duplicates": True,
+              "mutation": PhasePM(sched), "eliminate_duplicates": ExactDuplicateElimination(),
               "evaluator": ArchiveRecorder()}
     if name == "nsga2":
         from pymoo.algorithms.moo.nsga2 import NSGA2

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from pymoo.core.duplicate import DefaultDuplicateElimination
 from pymoo.core.evaluator import Evaluator
 
 from problems.errors import ImcoptError
 from study.archive import EXTRA_OUTPUTS, Archive
+from study.duplicates import ExactDuplicateElimination
 from study.schedule import termination_limit
 
 __all__ = ["DEFAULT_BUDGET", "ArchiveDuplicateElimination", "ArchiveRecorder",
@@ -168,7 +168,7 @@ class ArchiveRecorder(Evaluator):
         return Archive(**arrays, meta={**self.notes, **(meta or {})})
 
 
-class ArchiveDuplicateElimination(DefaultDuplicateElimination):
+class ArchiveDuplicateElimination(ExactDuplicateElimination):
     """pymoo's duplicate elimination, plus: a not-yet-evaluated design that the recorder has
     already evaluated (at any time in the run) is a duplicate too, so no design is paid for
     twice."""

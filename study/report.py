@@ -89,10 +89,11 @@ def runs_csv(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def finalize_study(out: str | Path, log: Callable[[str], None] | None = None,
-                   plots: bool = True, backend: Any = None) -> dict[str, Any]:
+                   plots: bool = True, backend: Any = None, jobs: int = 1) -> dict[str, Any]:
     """Write runs.csv, best_designs.csv, summary.json, the front CSVs, plots/ and report.md
-    into ``out``. Every target is checked writable before anything is computed; a failed
-    write is one `ImcoptError` "cannot write PATH: reason"."""
+    into ``out`` (the figures drawn on ``jobs`` processes meanwhile). Every target is checked
+    writable before anything is computed; a failed write is one `ImcoptError` "cannot write
+    PATH: reason"."""
     from study.backend import Backend
     from study.exports import front_files, front_tables
     from study.outdir import check_writable
@@ -107,17 +108,19 @@ def finalize_study(out: str | Path, log: Callable[[str], None] | None = None,
 
         targets += figure_files(res, out / "plots")
     check_writable(targets + front_files(res))
+    best = best_designs_table(res)
+    if plots:
+        from study.plots import PlotJob
+
+        drawing = PlotJob(res, best, out / "plots", jobs)
     a = analyse(res)
     _write(out / "runs.csv", runs_csv(a["metrics"]).to_csv(index=False))
-    best = best_designs_table(res)
     _write(out / "best_designs.csv", best.to_csv(index=False))
     _write(out / "summary.json", a["summary"])
     for path, table in front_tables(res, backend or Backend()).items():
         _write(path, table.to_csv(index=False))
     if plots:
-        from study.plots import plot_all
-
-        figures = plot_all(res, best, out / "plots")
+        figures = drawing.result()
     else:  # reuse the figures already in plots/ (if any)
         figures = sorted((out / "plots").glob("*.png")) if (out / "plots").is_dir() else []
     _write(out / "report.md", render_report(a, best, figures, out))

@@ -95,7 +95,7 @@ def run_study(config: StudyConfig, out: str | Path | None = None, jobs: int | No
         if finalize:
             from study.report import finalize_study
 
-            finalize_study(out, log=say, plots=plots, backend=session.backend)
+            finalize_study(out, log=say, plots=plots, backend=session.backend, jobs=jobs)
     finally:
         directory.release()
     return out

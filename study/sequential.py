@@ -19,6 +19,7 @@ from pymoo.termination.max_eval import MaximumFunctionCallTermination
 
 from problems.errors import ImcoptError
 from study.direct_search import feasible_fn
+from study.duplicates import ExactDuplicateElimination
 from study.operators import PhasePM, PhaseSBX
 from study.recorder import ArchiveRecorder
 from study.sampling import IntegerRandomSampling, random_feasible
@@ -138,7 +139,7 @@ def sequential_search(problem: Any, recorder: ArchiveRecorder, seed: int,
             else:
                 ga = GA(pop_size=level_pop_size, sampling=IntegerRandomSampling(),
                         crossover=PhaseSBX(sched), mutation=PhasePM(sched),
-                        eliminate_duplicates=True)
+                        eliminate_duplicates=ExactDuplicateElimination())
                 stop = TerminateIfAny(MaximumFunctionCallTermination(share),
                                       _RecorderFull(recorder))
                 ga.setup(sub, termination=stop, seed=int(rng.integers(2**31)),

@@ -63,10 +63,11 @@ def plot(directory: Path) -> None:
 def report(obj: dict | None, directory: Path, no_plots: bool) -> None:
     """Rewrite runs.csv, best_designs.csv, summary.json, the front CSVs (optimum/*-front.csv,
     fronts/), plots and report.md of a study."""
+    from study.executors import default_jobs
     from study.report import finalize_study
 
     finalize_study(directory, log=lambda msg: click.echo(msg, err=True), plots=not no_plots,
-                   backend=(obj or {}).get("backend"))
+                   backend=(obj or {}).get("backend"), jobs=default_jobs())
     click.echo(str(directory / "report.md"))
 
 
