@@ -85,6 +85,7 @@ class Backend:
                                 flat_range=(start, stop))
         return {
             "n_designs": int(res.n_designs), "n_feasible": int(res.n_feasible),
+            "n_evaluated": int(res.n_designs if res.n_evaluated is None else res.n_evaluated),
             "best_x": None if res.best_x is None else np.asarray(res.best_x).tolist(),
             "best_log10": finite_or_none(res.best_log10_score),
             "front_log10": np.asarray(res.front_log10, float).tolist(),

@@ -71,6 +71,7 @@ def merge_optimum(parts: list[dict[str, Any]], session: StudySession, scenario: 
         "scenario": scenario.name, "fingerprint": fp,
         "n_designs": int(sum(p["n_designs"] for p in parts)),
         "n_feasible": int(sum(p["n_feasible"] for p in parts)),
+        "n_evaluated": int(sum(p.get("n_evaluated", p["n_designs"]) for p in parts)),
         "seconds": float(sum(p["seconds"] for p in parts)),
         "score": None, "x": None, "design": None, "metrics": None,
         "front": (10.0 ** F).tolist(), "front_x": FX.tolist(),

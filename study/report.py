@@ -179,8 +179,11 @@ def render_report(a: dict[str, Any], best: pd.DataFrame, figures: list[Path],
         lines += [f"## Scenario `{sc}`", ""]
         opt = res.optimum.get(sc)
         if opt is not None:
-            lines += [f"Exact optimum by enumeration: **{fmt(opt.get('score'))} J·s·mm²** "
-                      f"({opt.get('n_designs', 0):,} designs, {opt.get('n_feasible', 0):,} "
+            n_d, n_e = opt.get("n_designs", 0), opt.get("n_evaluated")
+            how = ("by enumeration" if n_e is None or n_e >= n_d else
+                   f"by branch and bound ({n_e:,} designs evaluated, the rest pruned by bounds)")
+            lines += [f"Exact optimum {how}: **{fmt(opt.get('score'))} J·s·mm²** "
+                      f"({n_d:,} designs, {opt.get('n_feasible', 0):,} "
                       f"feasible, {fmt(opt.get('seconds'))} s summed over slices; Pareto front of "
                       f"{len(opt.get('front') or [])} designs): {_design_text(opt.get('design'))}",
                       ""]
