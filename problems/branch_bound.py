@@ -178,15 +178,18 @@ def _technology_for_bound(problem: JointIMCProblem, blocks: Blocks) -> np.ndarra
     return vals[blocks.outer_x[:, blocks.outer.index(j)]]
 
 
-def _bounds(problem: JointIMCProblem, blocks: Blocks, cand: np.ndarray
+def _bounds(problem: JointIMCProblem, blocks: Blocks, cand: np.ndarray, progress: bool = False
             ) -> tuple[_Bounds, np.ndarray, np.ndarray, np.ndarray] | None:
     """Bounds of the candidate blocks (and their area ranges, joint usability), or None if
     the model cannot bound them."""
+    from tqdm.auto import tqdm
+
     model, space, stack = problem.model, problem.space, problem.stack
     n_p = blocks.probe_x.shape[0]
     per = max(1, PROBE_DESIGNS // n_p)
     parts = []
-    for i in range(0, cand.size, per):
+    for i in tqdm(range(0, cand.size, per), unit="chunk", disable=not progress,
+                  desc=f"bounding {cand.size:,} blocks of {space.name}", leave=False):
         b = cand[i:i + per]
         X = np.empty((b.size * n_p, space.n_var), dtype=np.int64)
         X[:, blocks.outer] = np.repeat(blocks.outer_x[b], n_p, axis=0)
@@ -254,7 +257,7 @@ def branch_and_bound(problem: JointIMCProblem, start: int, stop: int, top_k: int
     if why is None:
         n_in = blocks.count_in(start, stop)
         cand = np.flatnonzero(n_in > 0)
-        got = _bounds(problem, blocks, cand)
+        got = _bounds(problem, blocks, cand, progress)
         if got is None:
             why = f"the {problem.convention!r} convention cannot bound these designs"
     if why is not None:

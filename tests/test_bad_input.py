@@ -386,6 +386,8 @@ def test_read_yaml_reports_missing_and_bad_files(tmp_path):
     (["exhaustive", "--space", "rram-paper"], ("Missing option '--workloads'",)),
     (["exhaustive", "--space", "rram-paper", "--workloads", "alexnet", "--top-k", "x"],
      ("'--top-k'", "not a valid integer")),
+    (["exhaustive", "--space", "rram-paper", "--workloads", "alexnet", "--method", "fast"],
+     ("--method 'fast'", "auto, enumerate, bound")),
     (["evaluate", "--no-such-flag"], ("No such option '--no-such-flag'",)),
 ])
 def test_click_usage_errors_are_one_line_too(folder, capsys, args, needles):

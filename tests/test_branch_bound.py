@@ -97,3 +97,21 @@ def test_bound_refuses_what_it_cannot_bound() -> None:
         exhaustive_search(space, STACK, cfg, progress=False, method="fast")
     auto = exhaustive_search(space, STACK, cfg, progress=False)      # falls back
     assert auto.n_evaluated == auto.n_designs
+
+
+@pytest.mark.parametrize("deployment", [
+    {"batch": 4}, {"residency": "co-resident"}, {"packing": "one-per-group"},
+    {"execution": "pipelined"}, {"residency": "per-workload"}])
+def test_bound_under_deployment_settings(deployment: dict) -> None:
+    """Deployments the bounds cover give the enumeration's result; the others fall back."""
+    space = sub_space(SearchSpace.load("extended"), np.random.default_rng(11))
+    cfg = ObjectiveConfig(aggregate="max", deployment=deployment)
+    ref = exhaustive_search(space, STACK, cfg, progress=False, method="enumerate")
+    got = exhaustive_search(space, STACK, cfg, progress=False)
+    assert_same(got, ref)
+    covered = deployment.get("execution") != "pipelined" \
+        and deployment.get("residency") != "per-workload"
+    if not covered:                     # no bounds for these: every design was evaluated
+        assert got.n_evaluated == got.n_designs
+    else:
+        exhaustive_search(space, STACK, cfg, progress=False, method="bound")  # it applies
