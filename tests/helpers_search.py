@@ -32,3 +32,18 @@ def tiny_space(memory: str = "RRAM") -> SearchSpace:
         Variable("tiles_per_group", np.array([1, 4]), "tiles"),
         Variable("macros_per_tile", np.array([2, 8]), "macros"),
     ], fixed={"memory": memory, "glb_bytes": 2**20})
+
+
+def sub_space(space: SearchSpace, rng: np.random.Generator, max_size: int = 300,
+              max_values: int = 3) -> SearchSpace:
+    """A random sub-space of ``space``: 1..max_values values of every variable, at most
+    ``max_size`` designs (the largest value lists shortened first)."""
+    picks = [np.sort(rng.choice(v.cardinality,
+                                size=min(v.cardinality, int(rng.integers(1, max_values + 1))),
+                                replace=False)) for v in space.variables]
+    while int(np.prod([p.size for p in picks])) > max_size:
+        i = int(np.argmax([p.size for p in picks]))
+        picks[i] = picks[i][:-1]
+    variables = [Variable(v.name, v.values[p], v.unit)
+                 for v, p in zip(space.variables, picks, strict=True)]
+    return SearchSpace(f"{space.name}-sub", variables, fixed=space.fixed)

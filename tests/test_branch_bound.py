@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_search import sub_space
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,18 +19,6 @@ from problems.workloads import WorkloadStack, load_workloads
 
 STACK = WorkloadStack.of(load_workloads("paper-4"))
 MAX_SIZE = 3000
-
-
-def sub_space(space: SearchSpace, rng: np.random.Generator) -> SearchSpace:
-    """A random sub-space: 1..4 values of every variable, at most MAX_SIZE designs."""
-    picks = [np.sort(rng.choice(v.cardinality, size=min(v.cardinality, int(rng.integers(1, 5))),
-                                replace=False)) for v in space.variables]
-    while int(np.prod([p.size for p in picks])) > MAX_SIZE:
-        i = int(np.argmax([p.size for p in picks]))
-        picks[i] = picks[i][:-1]
-    variables = [Variable(v.name, v.values[p], v.unit)
-                 for v, p in zip(space.variables, picks, strict=True)]
-    return SearchSpace(f"{space.name}-sub", variables, fixed=space.fixed)
 
 
 def assert_same(a, b) -> None:
@@ -52,7 +41,7 @@ AGGREGATES = ["max", "mean", "product", "geomean", "weighted", "normalized"]
 def test_bound_equals_enumeration(space_name: str, convention: str, seed: int, agg: str,
                                   budget: float | None, fab: bool | str, top_k: int,
                                   cut: float) -> None:
-    space = sub_space(SearchSpace.load(space_name), np.random.default_rng(seed))
+    space = sub_space(SearchSpace.load(space_name), np.random.default_rng(seed), MAX_SIZE, 4)
     extra = {"weights": [1, 2, 3, 4]} if agg == "weighted" else {}
     if budget is not None:
         extra["area_budget_mm2"] = budget
@@ -89,7 +78,7 @@ def test_bound_prunes_and_matches_on_a_paper_slice(convention: str) -> None:
 
 
 def test_bound_refuses_what_it_cannot_bound() -> None:
-    space = sub_space(SearchSpace.load("accuracy-rram-32nm"), np.random.default_rng(1))
+    space = sub_space(SearchSpace.load("accuracy-rram-32nm"), np.random.default_rng(1), MAX_SIZE, 4)
     cfg = ObjectiveConfig(aggregate="max", min_snr_db=10.0)
     with pytest.raises(ImcoptError, match="branch and bound does not apply: SNR"):
         exhaustive_search(space, STACK, cfg, progress=False, method="bound")
@@ -104,7 +93,8 @@ def test_bound_refuses_what_it_cannot_bound() -> None:
     {"execution": "pipelined"}, {"residency": "per-workload"}])
 def test_bound_under_deployment_settings(deployment: dict) -> None:
     """Deployments the bounds cover give the enumeration's result; the others fall back."""
-    space = sub_space(SearchSpace.load("extended"), np.random.default_rng(11))
+    space = sub_space(SearchSpace.load("extended"), np.random.default_rng(11), MAX_SIZE,
+                      4)
     cfg = ObjectiveConfig(aggregate="max", deployment=deployment)
     ref = exhaustive_search(space, STACK, cfg, progress=False, method="enumerate")
     got = exhaustive_search(space, STACK, cfg, progress=False)

@@ -6,30 +6,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_search import sub_space
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from problems.exhaustive import exhaustive_parallel, exhaustive_search, pareto_indices
 from problems.objectives import ObjectiveConfig
 from problems.problem import JointIMCProblem
-from problems.spaces import SearchSpace, Variable, list_spaces
+from problems.spaces import SearchSpace, list_spaces
 from problems.workloads import WorkloadStack, load_workloads
 
 STACKS = {name: WorkloadStack.of(load_workloads(name)) for name in ("paper-4", "paper-9")}
 MAX_SIZE = 300
 TOP_K = 5
-
-
-def sub_space(space: SearchSpace, rng: np.random.Generator) -> SearchSpace:
-    """A random sub-space: 1..3 values of every variable, at most MAX_SIZE designs."""
-    picks = [np.sort(rng.choice(v.cardinality, size=min(v.cardinality, int(rng.integers(1, 4))),
-                                replace=False)) for v in space.variables]
-    while int(np.prod([p.size for p in picks])) > MAX_SIZE:
-        i = int(np.argmax([p.size for p in picks]))
-        picks[i] = picks[i][:-1]
-    variables = [Variable(v.name, v.values[p], v.unit)
-                 for v, p in zip(space.variables, picks, strict=True)]
-    return SearchSpace(f"{space.name}-sub", variables, fixed=space.fixed)
 
 
 def brute_force(space: SearchSpace, stack: WorkloadStack, cfg: ObjectiveConfig,
@@ -60,7 +49,7 @@ CASES = ([(s, "physical", w) for s in list_spaces() for w in ("paper-4", "paper-
 @given(seed=st.integers(0, 2**32 - 1), agg=st.sampled_from(["max", "mean", "product"]))
 def test_exhaustive_equals_brute_force(space_name: str, convention: str, stack_name: str,
                                        seed: int, agg: str) -> None:
-    space = sub_space(SearchSpace.load(space_name), np.random.default_rng(seed))
+    space = sub_space(SearchSpace.load(space_name), np.random.default_rng(seed), MAX_SIZE, 3)
     stack = STACKS[stack_name]
     cfg = ObjectiveConfig(aggregate=agg)
     ref = brute_force(space, stack, cfg, convention)
@@ -81,7 +70,7 @@ def test_exhaustive_equals_brute_force(space_name: str, convention: str, stack_n
 
 
 def test_parallel_equals_one_pass() -> None:
-    space = sub_space(SearchSpace.load("extended"), np.random.default_rng(5))
+    space = sub_space(SearchSpace.load("extended"), np.random.default_rng(5), MAX_SIZE, 3)
     cfg = ObjectiveConfig(aggregate="max")
     one = exhaustive_search(space, STACKS["paper-4"], cfg, top_k=TOP_K, progress=False)
     two = exhaustive_parallel(space, STACKS["paper-4"], cfg, top_k=TOP_K, jobs=2,
