@@ -240,10 +240,12 @@ def applies(problem: JointIMCProblem) -> str | None:
 
 
 def branch_and_bound(problem: JointIMCProblem, start: int, stop: int, top_k: int,
-                     progress: bool, required: bool = False
-                     ) -> tuple[Incumbents, int, float] | None:
-    """(`Incumbents`, designs evaluated, seconds) of designs [start, stop), or
-    None where it does not apply (ImcoptError instead if ``required``)."""
+                     progress: bool, required: bool = False, share: tuple[int, int] = (0, 1)
+                     ) -> tuple[Incumbents, int, float, int] | None:
+    """(`Incumbents`, designs evaluated, seconds, designs searched) of designs [start, stop)
+    in the blocks of share ``(k, n)`` (every n-th block from the k-th: neighbouring blocks
+    are alike, so shares are balanced), or None where it does not apply (ImcoptError instead
+    if ``required``)."""
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
@@ -256,7 +258,7 @@ def branch_and_bound(problem: JointIMCProblem, start: int, stop: int, top_k: int
             why = f"blocks of {blocks.inner_off.size} designs are too small to pay"
     if why is None:
         n_in = blocks.count_in(start, stop)
-        cand = np.flatnonzero(n_in > 0)
+        cand = np.flatnonzero(n_in > 0)[share[0]::share[1]]
         got = _bounds(problem, blocks, cand, progress)
         if got is None:
             why = f"the {problem.convention!r} convention cannot bound these designs"
@@ -308,7 +310,7 @@ def branch_and_bound(problem: JointIMCProblem, start: int, stop: int, top_k: int
             inc.n_feasible += int(problem.screened_scores(X)["feasible"].sum())
         else:
             inc.n_feasible += int((np.asarray(area) <= cfg.area_budget_mm2).sum())
-    return inc, n_evaluated, time.perf_counter() - t0
+    return inc, n_evaluated, time.perf_counter() - t0, int(n_in[cand].sum())
 
 
 def _needed(bd: _Bounds, pending: np.ndarray, inc: Incumbents, M: float,

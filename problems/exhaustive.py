@@ -114,9 +114,14 @@ def exhaustive_search(
     specialist_edap: np.ndarray | None = None,
     flat_range: tuple[int, int] | None = None,
     method: str = "auto",
+    share: tuple[int, int] = (0, 1),
 ) -> ExhaustiveResult:
     """Evaluate every design of ``space`` (or the enumeration slice ``flat_range``) and return
     the exact optimum, the top-k and the (E, L, A) Pareto front of the feasible designs.
+
+    ``share=(k, n)``: only the k-th of n disjoint shares of the designs (the branch and bound's
+    k-th of n interleaved shares of its blocks, the enumeration's k-th contiguous sub-slice),
+    so that n processes can split one search and `merge_results` join it exactly.
 
     ``method``: ``enumerate`` evaluates every design; ``bound`` the branch and bound
     (`problems.branch_bound`: the same result, evaluating only the structure blocks that can
@@ -145,18 +150,31 @@ def exhaustive_search(
         raise ImcoptError(f"flat_range {flat_range} must satisfy 0 <= start < stop <= "
                           f"{space.size}")
     method = _check_method(method)
+    k, n = _check_share(share)
     bb = None
     if method != "enumerate":
         from problems.branch_bound import branch_and_bound
 
         bb = branch_and_bound(problem, start, stop, top_k, progress,
-                              required=method == "bound")
+                              required=method == "bound", share=(k, n))
     if bb is not None:
-        inc, n_evaluated, seconds = bb
+        inc, n_evaluated, seconds, n_designs = bb
     else:
+        size = stop - start
+        start, stop = start + k * size // n, start + (k + 1) * size // n
         inc, seconds = _enumerate(problem, start, stop, top_k, chunk, progress)
-        n_evaluated = stop - start
-    return _result(inc, problem, start, stop, seconds, n_evaluated)
+        n_evaluated = n_designs = stop - start
+    return _result(inc, problem, start, stop, seconds, n_evaluated, n_designs)
+
+
+def _check_share(share: tuple[int, int]) -> tuple[int, int]:
+    try:
+        k, n = (int(x) for x in share)
+    except (TypeError, ValueError) as exc:
+        raise ImcoptError(f"share must be (k, n) with 0 <= k < n, got {share!r}") from exc
+    if not 0 <= k < n:
+        raise ImcoptError(f"share must be (k, n) with 0 <= k < n, got {share!r}")
+    return k, n
 
 
 METHODS = ("auto", "enumerate", "bound")
@@ -193,7 +211,7 @@ def _enumerate(problem: JointIMCProblem, start: int, stop: int, top_k: int, chun
 
 
 def _result(inc: Incumbents, problem: JointIMCProblem, start: int, stop: int,
-            seconds: float, n_evaluated: int) -> ExhaustiveResult:
+            seconds: float, n_evaluated: int, n_designs: int) -> ExhaustiveResult:
     """The `ExhaustiveResult` of designs [start, stop) from what ``inc`` kept."""
     space, stack = problem.space, problem.stack
     n_w = stack.n_workloads
@@ -217,7 +235,7 @@ def _result(inc: Incumbents, problem: JointIMCProblem, start: int, stop: int,
         top_scores = 10.0 ** top_ls
     return ExhaustiveResult(
         space=space.name, workloads=list(stack.names), objective=problem.objective,
-        convention=problem.convention, n_designs=stop - start, n_feasible=inc.n_feasible,
+        convention=problem.convention, n_designs=n_designs, n_feasible=inc.n_feasible,
         seconds=seconds,
         best_x=top_x[0] if top_x.shape[0] else None,
         best_design=top_designs[0] if top_designs else None,
@@ -255,8 +273,9 @@ def _specialists_pass(space: SearchSpace, stack: WorkloadStack, objective: Objec
 # -- several slices, several processes ---------------------------------------------------------
 def merge_results(parts: Sequence[ExhaustiveResult], space: SearchSpace,
                   top_k: int) -> ExhaustiveResult:
-    """One `ExhaustiveResult` from the results of disjoint enumeration slices: the same optimum,
-    top-k, front and specialists as one pass over their union (ties -> lower index)."""
+    """One `ExhaustiveResult` from the results of disjoint shares of a search (slices or
+    `exhaustive_search` shares): the same optimum, top-k, front and specialists as one
+    search over their union (ties -> the lower flat index, in any order of parts)."""
     if not parts:
         raise ImcoptError("merge_results: no parts")
     parts = sorted(parts, key=lambda p: p.flat_range[0])
@@ -286,9 +305,13 @@ def merge_results(parts: Sequence[ExhaustiveResult], space: SearchSpace,
     n_w = parts[0].workload_best_log10.size
     wb = np.full(n_w, np.inf)
     wx = np.full((n_w, space.n_var), -1, dtype=np.int64)
-    for p in parts:                                   # enumeration order: strict < keeps ties
-        better = p.workload_best_log10 < wb
-        wb[better] = p.workload_best_log10[better]
+    wf = np.full(n_w, np.iinfo(np.int64).max)
+    for p in parts:                                   # ties -> the lower flat index
+        v = p.workload_best_log10
+        f = np.where(p.workload_best_x[:, 0] >= 0,
+                     flat(np.maximum(p.workload_best_x, 0)), np.iinfo(np.int64).max)
+        better = (v < wb) | ((v == wb) & np.isfinite(v) & (f < wf))
+        wb[better], wf[better] = v[better], f[better]
         wx[better] = p.workload_best_x[better]
     first = parts[0]
     return ExhaustiveResult(
@@ -302,16 +325,16 @@ def merge_results(parts: Sequence[ExhaustiveResult], space: SearchSpace,
         best_log10_score=float(top_ls[o[0]]) if o.size else float("inf"),
         top_x=top_x, top_scores=top_s[o], top_designs=top_designs,
         front_x=FX[o2], front_log10=F[o2], workload_best_x=wx, workload_best_log10=wb,
-        flat_range=(parts[0].flat_range[0], parts[-1].flat_range[1]), top_log10=top_ls[o],
+        flat_range=(min(p.flat_range[0] for p in parts), max(p.flat_range[1] for p in parts)),
+        top_log10=top_ls[o],
         n_evaluated=(None if any(p.n_evaluated is None for p in parts)
                      else sum(p.n_evaluated for p in parts)))
 
 
-def _slice_job(args: tuple) -> ExhaustiveResult:
-    space, stack, objective, convention, top_k, chunk, spec, rng, method = args
+def _share_job(args: tuple) -> ExhaustiveResult:
+    space, stack, objective, convention, top_k, chunk, spec, method, share = args
     return exhaustive_search(space, stack, objective, convention, top_k=top_k, chunk=chunk,
-                             progress=False, specialist_edap=spec, flat_range=rng,
-                             method=method)
+                             progress=False, specialist_edap=spec, method=method, share=share)
 
 
 def exhaustive_parallel(
@@ -326,9 +349,10 @@ def exhaustive_parallel(
     specialist_edap: np.ndarray | None = None,
     method: str = "auto",
 ) -> ExhaustiveResult:
-    """`exhaustive_search` over ``jobs`` processes: the space is cut into ``jobs`` contiguous
-    slices (k * size // jobs, as `SearchSpace.enumerate_chunk`) and the results are merged
-    (`merge_results`); ``jobs=1`` is one pass in this process. ``seconds`` is wall time.
+    """`exhaustive_search` over ``jobs`` processes: each searches one share of the designs
+    (``share=(k, jobs)``: interleaved shares of the branch and bound's blocks, or contiguous
+    slices of the enumeration) and the results are merged (`merge_results`: the same result
+    as one search); ``jobs=1`` is one search in this process. ``seconds`` is wall time.
     ``specialist_edap`` (normalized aggregation): the workloads' optima alone, e.g. from the
     specialists cache; computed by an uncached pass when not given."""
     from concurrent.futures import ProcessPoolExecutor
@@ -345,11 +369,10 @@ def exhaustive_parallel(
         return exhaustive_search(space, stack, objective, convention, top_k=top_k, chunk=chunk,
                                  progress=progress, specialist_edap=spec, method=method)
     n = int(jobs)
-    ranges = [(k * space.size // n, (k + 1) * space.size // n) for k in range(n)]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=n) as pool:
-        parts = list(pool.map(_slice_job, [(space, stack, objective, convention, top_k, chunk,
-                                            spec, r, method) for r in ranges]))
+        parts = list(pool.map(_share_job, [(space, stack, objective, convention, top_k, chunk,
+                                            spec, method, (k, n)) for k in range(n)]))
     res = merge_results(parts, space, top_k)
     res.seconds = time.perf_counter() - t0
     return res

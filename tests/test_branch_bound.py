@@ -105,3 +105,22 @@ def test_bound_under_deployment_settings(deployment: dict) -> None:
         assert got.n_evaluated == got.n_designs
     else:
         exhaustive_search(space, STACK, cfg, progress=False, method="bound")  # it applies
+
+
+@pytest.mark.parametrize("method", ["bound", "enumerate"])
+@pytest.mark.parametrize("n", [2, 3])
+def test_shares_merge_to_one_search(method: str, n: int) -> None:
+    """n shares of one search (what `exhaustive_parallel` runs in n processes), merged, are
+    the one search: same top-k, front, specialists, feasible and design counts."""
+    from problems.exhaustive import merge_results
+
+    full = SearchSpace.load("sram-paper-4")
+    variables = [Variable(v.name, v.values[np.linspace(0, v.cardinality - 1, 3).astype(int)],
+                          v.unit) for v in full.variables]
+    space = SearchSpace("sram-paper-3v", variables, fixed=full.fixed)
+    cfg = ObjectiveConfig(aggregate="mean")
+    one = exhaustive_search(space, STACK, cfg, top_k=4, progress=False, method=method)
+    parts = [exhaustive_search(space, STACK, cfg, top_k=4, progress=False, method=method,
+                               share=(k, n)) for k in range(n)]
+    assert sum(p.n_designs for p in parts) == space.size
+    assert_same(merge_results(parts[::-1], space, 4), one)
