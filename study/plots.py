@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from study.analysis import (  # noqa: E402
     DESIGN_PARAMS,
@@ -95,7 +96,7 @@ def plot_fronts(res: StudyResults, scenario: str, path: Path) -> Path | None:
     ref, kind = reference_front(res, scenario)
     if not fronts and not len(ref):
         return None
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), layout="constrained")
     pairs = ((0, 1), (0, 2), (1, 2))
     for ax, (i, j) in zip(axes, pairs, strict=True):
         if len(ref):
@@ -111,6 +112,11 @@ def plot_fronts(res: StudyResults, scenario: str, path: Path) -> Path | None:
         ax.set_xlabel(labels[i])
         ax.set_ylabel(labels[j])
         ax.grid(True, which="both", alpha=0.3)
+        # a span under a decade labels the minor ticks too: smaller and slanted, readable
+        ax.tick_params(axis="both", which="minor", labelsize=7)
+        for t in ax.get_xticklabels(minor=True):
+            t.set_rotation(35)
+            t.set_horizontalalignment("right")
     axes[0].legend(fontsize=7)
     fig.suptitle(f"{scenario}: non-dominated designs (projections of E, L, A)")
     return _save(fig, path)
@@ -224,6 +230,8 @@ def plot_parameters(res: StudyResults, scenario: str, path: Path) -> Path | None
             v = counts[alg].to_numpy(float)
             ax.bar(x, v, width=0.8, bottom=bottom, color=f"C{k}", label=alg)
             bottom += v
+        ax.set_ylim(0, max(1.0, float(bottom.max())) * 1.08)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))   # counts of runs
         scale, label = DISPLAY_SCALE.get(p, (1.0, PARAM_LABELS.get(p, p)))
         ax.set_xlabel(label)
         ax.set_ylabel("best designs")
