@@ -310,3 +310,22 @@ def test_exhaustive_search_announces_a_long_enumeration(monkeypatch, capsys) -> 
     monkeypatch.setattr(ex, "ESTIMATE_ABOVE_S", 3600.0)
     ex.exhaustive_search(space, tiny_workloads(), chunk=16, progress=True)
     assert "enumerating" not in capsys.readouterr().err
+
+
+def test_figures_drawn_in_processes_are_the_serial_ones(study_dir: Path, tmp_path: Path) -> None:
+    """`plot_all(jobs=2)` (forked workers) writes the same figures, in the same order, as the
+    serial drawing; the PNGs are valid images of the same size."""
+    from PIL import Image
+
+    from study.plots import plot_all
+    from study.report import best_designs_table
+    from study.results import load_results
+
+    res = load_results(study_dir)
+    best = best_designs_table(res)
+    one = plot_all(res, best, tmp_path / "one", jobs=1)
+    two = plot_all(res, best, tmp_path / "two", jobs=2)
+    assert [p.name for p in one] == [p.name for p in two] and len(one) >= 4
+    for a, b in zip(one, two, strict=True):
+        with Image.open(a) as ia, Image.open(b) as ib:
+            assert ia.size == ib.size
