@@ -70,13 +70,24 @@ class Blocks:
     def n_blocks(self) -> int:
         return int(self.base.size)
 
+    def _rows(self, b: np.ndarray, inner_x: np.ndarray) -> np.ndarray:
+        """Index vectors of blocks ``b``, each with every row of ``inner_x`` in turn."""
+        X = np.empty((len(b) * inner_x.shape[0], len(self.outer) + len(self.inner)),
+                     dtype=np.int64)
+        X[:, self.outer] = np.repeat(self.outer_x[b], inner_x.shape[0], axis=0)
+        X[:, self.inner] = np.tile(inner_x, (len(b), 1))
+        return X
+
+    def probes(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(X, starts) of the probes of blocks ``b``: block i's rows are
+        ``starts[i]:starts[i + 1]`` (`CostModel.block_bounds`' input)."""
+        n_p = self.probe_x.shape[0]
+        return self._rows(b, self.probe_x), np.arange(0, len(b) * n_p + 1, n_p, dtype=np.int64)
+
     def designs(self, b: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """(flat, X) of the designs of blocks ``b`` within [start, stop)."""
-        n_in = self.inner_off.size
         flat = (self.base[b][:, None] + self.inner_off[None, :]).ravel()
-        X = np.empty((flat.size, len(self.outer) + len(self.inner)), dtype=np.int64)
-        X[:, self.outer] = np.repeat(self.outer_x[b], n_in, axis=0)
-        X[:, self.inner] = np.tile(self.inner_x, (len(b), 1))
+        X = self._rows(b, self.inner_x)
         m = (flat >= start) & (flat < stop)
         if not m.all():
             flat, X = flat[m], X[m]
@@ -160,6 +171,9 @@ class _Bounds:
     parts: np.ndarray       # (n_c, 3)
     workload: np.ndarray    # (n_c, n_w) +inf where no design is feasible for that workload
     all_ok: np.ndarray      # (n_c,) some design may be feasible for the joint problem
+    area_min_mm2: np.ndarray   # (n_c,) the block's area range
+    area_max_mm2: np.ndarray
+    usable: np.ndarray      # (n_c,) every design usable for every workload (residency)
 
 
 def _technology_for_bound(problem: JointIMCProblem, blocks: Blocks) -> np.ndarray | None:
@@ -179,23 +193,17 @@ def _technology_for_bound(problem: JointIMCProblem, blocks: Blocks) -> np.ndarra
 
 
 def _bounds(problem: JointIMCProblem, blocks: Blocks, cand: np.ndarray, progress: bool = False
-            ) -> tuple[_Bounds, np.ndarray, np.ndarray, np.ndarray] | None:
-    """Bounds of the candidate blocks (and their area ranges, joint usability), or None if
-    the model cannot bound them."""
+            ) -> _Bounds | None:
+    """Bounds of the candidate blocks, or None if the model cannot bound them."""
     from tqdm.auto import tqdm
 
     model, space, stack = problem.model, problem.space, problem.stack
-    n_p = blocks.probe_x.shape[0]
-    per = max(1, PROBE_DESIGNS // n_p)
+    per = max(1, PROBE_DESIGNS // blocks.probe_x.shape[0])
     parts = []
     for i in tqdm(range(0, cand.size, per), unit="chunk", disable=not progress,
                   desc=f"bounding {cand.size:,} blocks of {space.name}", leave=False):
-        b = cand[i:i + per]
-        X = np.empty((b.size * n_p, space.n_var), dtype=np.int64)
-        X[:, blocks.outer] = np.repeat(blocks.outer_x[b], n_p, axis=0)
-        X[:, blocks.inner] = np.tile(blocks.probe_x, (b.size, 1))
+        X, starts = blocks.probes(cand[i:i + per])
         designs = space.decode(X)
-        starts = np.arange(0, X.shape[0] + 1, n_p, dtype=np.int64)
         try:
             bb = model.block_bounds(designs, starts, stack)
         except ImcoptError:
@@ -218,24 +226,30 @@ def _bounds(problem: JointIMCProblem, blocks: Blocks, cand: np.ndarray, progress
     logs = score_logs(lE, lL, _mask_area(lE, lL, lA), lA, cfg, problem.specialist_edap,
                       None if tech is None else tech[cand])
     area_ok = a_min <= cfg.area_budget_mm2
-    all_ok = area_ok & usable.all(axis=1)
-    score = np.where(all_ok, logs["log10_score"], np.inf)
+    joint = usable.all(axis=1)
+    score = np.where(area_ok & joint, logs["log10_score"], np.inf)
     workload = np.where(usable & area_ok[:, None], logs["workload"], np.inf)
     # NaN (no information) -> a bound nothing exceeds
     score, workload, pr = (np.where(np.isnan(x), -_NO_BOUND, x)
                            for x in (score, workload, logs["parts"]))
-    return (_Bounds(score=score, parts=pr, workload=workload, all_ok=all_ok), a_min, a_max,
-            usable.all(axis=1))
+    return _Bounds(score=score, parts=pr, workload=workload, all_ok=area_ok & joint,
+                   area_min_mm2=a_min, area_max_mm2=a_max, usable=joint)
 
 
-def applies(problem: JointIMCProblem) -> str | None:
-    """Why the branch and bound cannot run on ``problem`` (None: it can)."""
+def applies(problem: JointIMCProblem, small_blocks_ok: bool = False) -> str | None:
+    """Why the branch and bound cannot (or, with blocks under `MIN_BLOCK` designs and not
+    ``small_blocks_ok``, should not) run on ``problem``; None: it runs."""
     if not problem.factored:
         return "the problem evaluates without factoring (the brute-force reference)"
-    if not problem.model.structure_fields:
+    fields = problem.model.structure_fields
+    if not fields:
         return f"the {problem.convention!r} convention has no block bounds"
     if problem.snr_model is not None:
         return "SNR constraints or objectives (their feasibility is not bounded)"
+    n_in = int(np.prod([v.cardinality for v in problem.space.variables
+                        if v.name not in fields]))
+    if n_in < MIN_BLOCK and not small_blocks_ok:
+        return f"blocks of {n_in} designs are too small to pay"
     return None
 
 
@@ -249,24 +263,19 @@ def branch_and_bound(problem: JointIMCProblem, start: int, stop: int, top_k: int
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
-    why = applies(problem)
+    why = applies(problem, small_blocks_ok=required)
     model, space = problem.model, problem.space
-    blocks = None
     if why is None:
         blocks = plan_blocks(space, model.structure_fields, model.monotone_fields)
-        if blocks.inner_off.size < MIN_BLOCK and not required:
-            why = f"blocks of {blocks.inner_off.size} designs are too small to pay"
-    if why is None:
         n_in = blocks.count_in(start, stop)
         cand = np.flatnonzero(n_in > 0)[share[0]::share[1]]
-        got = _bounds(problem, blocks, cand, progress)
-        if got is None:
+        bd = _bounds(problem, blocks, cand, progress)
+        if bd is None:
             why = f"the {problem.convention!r} convention cannot bound these designs"
     if why is not None:
         if required:
             raise ImcoptError(f"branch and bound does not apply: {why}")
         return None
-    bd, a_min, a_max, joint_usable = got
     cfg = problem.objective
     inc = Incumbents(top_k, problem.stack.n_workloads)
     maybe = np.isfinite(bd.score) | np.isfinite(bd.workload).any(axis=1)
@@ -298,10 +307,10 @@ def branch_and_bound(problem: JointIMCProblem, start: int, stop: int, top_k: int
     finally:
         bar.close()
     # feasible designs of the blocks never evaluated: from their area range
-    rest = ~evaluated & joint_usable
-    inc.n_feasible += int(n_in[cand[rest & (a_max <= cfg.area_budget_mm2)]].sum())
-    straddle = np.flatnonzero(rest & (a_min <= cfg.area_budget_mm2)
-                              & (a_max > cfg.area_budget_mm2))
+    rest = ~evaluated & bd.usable
+    budget = cfg.area_budget_mm2
+    inc.n_feasible += int(n_in[cand[rest & (bd.area_max_mm2 <= budget)]].sum())
+    straddle = np.flatnonzero(rest & (bd.area_min_mm2 <= budget) & (bd.area_max_mm2 > budget))
     per = max(1, STEP_DESIGNS // blocks.inner_off.size)
     for i in range(0, straddle.size, per):
         flat, X = blocks.designs(cand[straddle[i:i + per]], start, stop)
@@ -309,7 +318,7 @@ def branch_and_bound(problem: JointIMCProblem, start: int, stop: int, top_k: int
         if area is None:
             inc.n_feasible += int(problem.screened_scores(X)["feasible"].sum())
         else:
-            inc.n_feasible += int((np.asarray(area) <= cfg.area_budget_mm2).sum())
+            inc.n_feasible += int((np.asarray(area) <= budget).sum())
     return inc, n_evaluated, time.perf_counter() - t0, int(n_in[cand].sum())
 
 

@@ -34,7 +34,6 @@ import numpy as np
 from problems.errors import ImcoptError
 from problems.incumbents import Incumbents
 from problems.objectives import ObjectiveConfig
-from problems.pareto import pareto_indices
 from problems.problem import JointIMCProblem, as_stack
 from problems.spaces import SearchSpace
 from problems.workloads.layers import Workload
@@ -164,7 +163,8 @@ def exhaustive_search(
         start, stop = start + k * size // n, start + (k + 1) * size // n
         inc, seconds = _enumerate(problem, start, stop, top_k, chunk, progress)
         n_evaluated = n_designs = stop - start
-    return _result(inc, problem, start, stop, seconds, n_evaluated, n_designs)
+    return _result(inc, space, stack.names, objective, convention, (start, stop), seconds,
+                   n_evaluated, n_designs)
 
 
 def _check_share(share: tuple[int, int]) -> tuple[int, int]:
@@ -210,41 +210,39 @@ def _enumerate(problem: JointIMCProblem, start: int, stop: int, top_k: int, chun
     return inc, time.perf_counter() - t0
 
 
-def _result(inc: Incumbents, problem: JointIMCProblem, start: int, stop: int,
-            seconds: float, n_evaluated: int, n_designs: int) -> ExhaustiveResult:
-    """The `ExhaustiveResult` of designs [start, stop) from what ``inc`` kept."""
-    space, stack = problem.space, problem.stack
-    n_w = stack.n_workloads
+def _result(inc: Incumbents, space: SearchSpace, workloads: Sequence[str],
+            objective: ObjectiveConfig, convention: str, flat_range: tuple[int, int],
+            seconds: float, n_evaluated: int | None, n_designs: int) -> ExhaustiveResult:
+    """The `ExhaustiveResult` of what ``inc`` kept of ``n_designs`` designs of ``space``."""
+    n_w = len(workloads)
 
-    def designs_of(fl: np.ndarray) -> tuple[np.ndarray, list[dict[str, object]]]:
-        if fl.size == 0:
-            return np.zeros((0, space.n_var), dtype=np.int64), []
-        X = space.indices_of(fl)
-        return X, space.decode(X).to_records()
+    def x_of(fl: np.ndarray) -> np.ndarray:
+        return space.indices_of(fl) if fl.size else np.zeros((0, space.n_var), dtype=np.int64)
 
     top_ls, front_F, front_flat = inc.top_ls, inc.front_F, inc.front_flat
-    top_x, top_designs = designs_of(inc.top_flat)
-    o = np.lexsort((front_flat, front_F[:, 1], front_F[:, 0])) if front_flat.size else []
-    front_x, _ = designs_of(front_flat[o]) if front_flat.size else designs_of(front_flat)
-    front_F = front_F[o] if front_flat.size else front_F
+    top_x = x_of(inc.top_flat)
+    top_designs = space.decode(top_x).to_records() if top_x.shape[0] else []
+    if front_flat.size:
+        o = np.lexsort((front_flat, front_F[:, 1], front_F[:, 0]))
+        front_flat, front_F = front_flat[o], front_F[o]
     wx = np.full((n_w, space.n_var), -1, dtype=np.int64)
     okw = inc.wbest_flat >= 0
     if okw.any():
-        wx[okw] = designs_of(inc.wbest_flat[okw])[0]
+        wx[okw] = x_of(inc.wbest_flat[okw])
     with np.errstate(over="ignore"):
         top_scores = 10.0 ** top_ls
     return ExhaustiveResult(
-        space=space.name, workloads=list(stack.names), objective=problem.objective,
-        convention=problem.convention, n_designs=n_designs, n_feasible=inc.n_feasible,
+        space=space.name, workloads=list(workloads), objective=objective,
+        convention=convention, n_designs=n_designs, n_feasible=inc.n_feasible,
         seconds=seconds,
         best_x=top_x[0] if top_x.shape[0] else None,
         best_design=top_designs[0] if top_designs else None,
         best_score=float(top_scores[0]) if top_scores.size else float("inf"),
         best_log10_score=float(top_ls[0]) if top_ls.size else float("inf"),
         top_x=top_x, top_scores=top_scores, top_designs=top_designs,
-        front_x=front_x, front_log10=front_F,
+        front_x=x_of(front_flat), front_log10=front_F,
         workload_best_x=wx, workload_best_log10=inc.wbest.copy(),
-        flat_range=(start, stop), top_log10=top_ls, n_evaluated=n_evaluated,
+        flat_range=flat_range, top_log10=top_ls, n_evaluated=n_evaluated,
     )
 
 
@@ -278,57 +276,27 @@ def merge_results(parts: Sequence[ExhaustiveResult], space: SearchSpace,
     search over their union (ties -> the lower flat index, in any order of parts)."""
     if not parts:
         raise ImcoptError("merge_results: no parts")
-    parts = sorted(parts, key=lambda p: p.flat_range[0])
-    card = tuple(int(c) for c in space.cardinalities)
-
-    def flat(X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.int64).reshape(-1, space.n_var)
-        return np.ravel_multi_index(X.T, card) if X.shape[0] else np.zeros(0, np.int64)
-
-    top_fl = np.concatenate([flat(p.top_x) for p in parts])
-    top_s = np.concatenate([np.asarray(p.top_scores, float) for p in parts])
-    top_ls = np.concatenate([np.asarray(p.top_log10, float) for p in parts])
-    o = np.lexsort((top_fl, top_ls))[:top_k]
-    top_x = np.stack(np.unravel_index(top_fl[o], card), axis=1).astype(np.int64) \
-        if o.size else np.zeros((0, space.n_var), np.int64)
-    top_designs = [d for p in parts for d in p.top_designs]
-    top_designs = [top_designs[i] for i in o]
-    F = np.concatenate([p.front_log10 for p in parts])
-    FX = np.concatenate([np.asarray(p.front_x, np.int64).reshape(-1, space.n_var)
-                         for p in parts])
-    ff = flat(FX)
-    s = np.argsort(ff, kind="stable")
-    F, FX, ff = F[s], FX[s], ff[s]
-    keep = pareto_indices(F) if F.shape[0] else np.zeros(0, np.int64)
-    F, FX, ff = F[keep], FX[keep], ff[keep]
-    o2 = np.lexsort((ff, F[:, 1], F[:, 0])) if ff.size else np.zeros(0, np.int64)
-    n_w = parts[0].workload_best_log10.size
-    wb = np.full(n_w, np.inf)
-    wx = np.full((n_w, space.n_var), -1, dtype=np.int64)
-    wf = np.full(n_w, np.iinfo(np.int64).max)
-    for p in parts:                                   # ties -> the lower flat index
-        v = p.workload_best_log10
-        f = np.where(p.workload_best_x[:, 0] >= 0,
-                     flat(np.maximum(p.workload_best_x, 0)), np.iinfo(np.int64).max)
-        better = (v < wb) | ((v == wb) & np.isfinite(v) & (f < wf))
-        wb[better], wf[better] = v[better], f[better]
-        wx[better] = p.workload_best_x[better]
     first = parts[0]
-    return ExhaustiveResult(
-        space=first.space, workloads=first.workloads, objective=first.objective,
-        convention=first.convention, n_designs=sum(p.n_designs for p in parts),
-        n_feasible=sum(p.n_feasible for p in parts),
-        seconds=max(p.seconds for p in parts),
-        best_x=top_x[0] if top_x.shape[0] else None,
-        best_design=top_designs[0] if top_designs else None,
-        best_score=float(top_s[o[0]]) if o.size else float("inf"),
-        best_log10_score=float(top_ls[o[0]]) if o.size else float("inf"),
-        top_x=top_x, top_scores=top_s[o], top_designs=top_designs,
-        front_x=FX[o2], front_log10=F[o2], workload_best_x=wx, workload_best_log10=wb,
-        flat_range=(min(p.flat_range[0] for p in parts), max(p.flat_range[1] for p in parts)),
-        top_log10=top_ls[o],
-        n_evaluated=(None if any(p.n_evaluated is None for p in parts)
-                     else sum(p.n_evaluated for p in parts)))
+    n_w = first.workload_best_log10.size
+    inc = Incumbents(top_k, n_w)
+    for p in parts:
+        inc.add_top(space.flat_index(p.top_x) if p.top_x.shape[0] else np.zeros(0, np.int64),
+                    np.asarray(p.top_log10, float))
+        if p.front_x.shape[0]:
+            inc.add_front(space.flat_index(p.front_x), np.asarray(p.front_log10, float))
+        # each workload's best design as one row, feasible (finite) for that workload only
+        has = p.workload_best_x[:, 0] >= 0
+        W = np.full((n_w, n_w), np.inf)
+        W[has, np.flatnonzero(has)] = p.workload_best_log10[has]
+        inc.add_specialists(np.where(has, space.flat_index(np.maximum(p.workload_best_x, 0)),
+                                     0), W)
+        inc.n_feasible += p.n_feasible
+    return _result(
+        inc, space, first.workloads, first.objective, first.convention,
+        (min(p.flat_range[0] for p in parts), max(p.flat_range[1] for p in parts)),
+        max(p.seconds for p in parts),
+        None if any(p.n_evaluated is None for p in parts) else sum(p.n_evaluated for p in parts),
+        sum(p.n_designs for p in parts))
 
 
 def _share_job(args: tuple) -> ExhaustiveResult:

@@ -37,10 +37,13 @@ class Incumbents:
         """Designs ``flat`` (n,) scored by `JointIMCProblem.screened_scores` (``r``)."""
         feas = r["feasible"]
         self.n_feasible += int(feas.sum())
-        top_k = self.top_k
-        # top-k
-        ls = r["log10_score"][feas]
-        fl = flat[feas]
+        self.add_top(flat[feas], r["log10_score"][feas])
+        self.add_front(flat[feas], r["parts_log10"][feas])
+        self.add_specialists(flat, r["workload_log10"])
+
+    def add_top(self, flat: np.ndarray, log10_score: np.ndarray) -> None:
+        """Feasible designs ``flat`` (n,) with their log10 scores, into the top-k."""
+        top_k, ls, fl = self.top_k, log10_score, flat
         if ls.size > top_k:   # every design tied with the k-th (ties -> lower index)
             kth = np.partition(ls, top_k - 1)[top_k - 1]
             sel = np.flatnonzero(ls <= kth)
@@ -49,18 +52,24 @@ class Incumbents:
         fl = np.concatenate([self.top_flat, fl])
         order = np.lexsort((fl, ls))[:top_k]
         self.top_ls, self.top_flat = ls[order], fl[order]
-        # Pareto front of (agg E, agg L, area term)
-        P = r["parts_log10"][feas]
-        if P.shape[0]:
-            allF = np.concatenate([self.front_F, P])
-            allflat = np.concatenate([self.front_flat, flat[feas]])
-            # ties of objective vectors keep the lower flat index: sort by flat first
-            o = np.argsort(allflat, kind="stable")
-            allF, allflat = allF[o], allflat[o]
-            keep = pareto_indices(allF)
-            self.front_F, self.front_flat = allF[keep], allflat[keep]
-        # per-workload specialists (ties -> the lower flat index)
-        W = r["workload_log10"]
+
+    def add_front(self, flat: np.ndarray, parts_log10: np.ndarray) -> None:
+        """Feasible designs ``flat`` (n,) with their (agg E, agg L, area term) logs, into the
+        Pareto front."""
+        if parts_log10.shape[0] == 0:
+            return
+        allF = np.concatenate([self.front_F, parts_log10])
+        allflat = np.concatenate([self.front_flat, flat])
+        # ties of objective vectors keep the lower flat index: sort by flat first
+        o = np.argsort(allflat, kind="stable")
+        allF, allflat = allF[o], allflat[o]
+        keep = pareto_indices(allF)
+        self.front_F, self.front_flat = allF[keep], allflat[keep]
+
+    def add_specialists(self, flat: np.ndarray, workload_log10: np.ndarray) -> None:
+        """Designs ``flat`` (n,) with their per-workload log10 EDAPs (n, n_w; +inf where not
+        feasible for that workload), into each workload's best (ties -> the lower index)."""
+        W = workload_log10
         if W.shape[0] == 0:
             return
         v = W.min(axis=0)

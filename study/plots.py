@@ -260,15 +260,12 @@ def _searched(res: StudyResults, scenario: str) -> dict[str, list[Any]]:
 
 def figure_files(res: StudyResults, out_dir: Path) -> list[Path]:
     """Every figure `plot_all` may write (to check they are writable before computing)."""
-    files = [out_dir / "final_scores.png"]
-    for sc in res.scenario_names:
-        files += [out_dir / f"{kind}_{sc}.png"
-                  for kind in ("convergence", "fronts", "baselines", "parameters")]
-    return files
+    return [args[-1] for _, args in _plot_calls(res, None, out_dir)]
 
 
-def _plot_calls(res: StudyResults, best_designs: pd.DataFrame, out_dir: Path
+def _plot_calls(res: StudyResults, best_designs: pd.DataFrame | None, out_dir: Path
                 ) -> list[tuple[Callable[..., Path | None], tuple[Any, ...]]]:
+    """(figure function, its arguments, the output path last) of every figure of a study."""
     calls: list[tuple[Callable[..., Path | None], tuple[Any, ...]]] = [
         (plot_boxplots, (res, out_dir / "final_scores.png"))]
     for sc in res.scenario_names:
@@ -277,10 +274,6 @@ def _plot_calls(res: StudyResults, best_designs: pd.DataFrame, out_dir: Path
                   (plot_baselines, (res, best_designs, sc, out_dir / f"baselines_{sc}.png")),
                   (plot_parameters, (res, sc, out_dir / f"parameters_{sc}.png"))]
     return calls
-
-
-def _call(fn: Callable[..., Path | None], args: tuple[Any, ...]) -> Path | None:
-    return fn(*args)
 
 
 class PlotJob:
@@ -297,7 +290,7 @@ class PlotJob:
         if jobs > 1 and "fork" in mp.get_all_start_methods():
             self._pool = ProcessPoolExecutor(max_workers=min(jobs, len(self._calls)),
                                              mp_context=mp.get_context("fork"))
-            self._futures = [self._pool.submit(_call, fn, args) for fn, args in self._calls]
+            self._futures = [self._pool.submit(fn, *args) for fn, args in self._calls]
 
     def result(self) -> list[Path]:
         """The written paths, in figure order (waits for the workers)."""

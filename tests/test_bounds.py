@@ -64,11 +64,8 @@ def test_bounds_hold_for_every_design_of_random_blocks(space_name: str, conventi
     rng = np.random.default_rng(seed)
     b = np.sort(rng.choice(blocks.n_blocks, size=min(4, blocks.n_blocks), replace=False))
     # the probes of these blocks, and (a random sample of) their designs
-    n_p = blocks.probe_x.shape[0]
-    X = np.empty((b.size * n_p, space.n_var), dtype=np.int64)
-    X[:, blocks.outer] = np.repeat(blocks.outer_x[b], n_p, axis=0)
-    X[:, blocks.inner] = np.tile(blocks.probe_x, (b.size, 1))
-    bb = model.block_bounds(space.decode(X), np.arange(0, X.shape[0] + 1, n_p), STACK)
+    X, starts = blocks.probes(b)
+    bb = model.block_bounds(space.decode(X), starts, STACK)
     for i, blk in enumerate(b):
         _, Xd = blocks.designs(np.array([blk]), 0, space.size)
         Xd = Xd[rng.choice(Xd.shape[0], size=min(300, Xd.shape[0]), replace=False)]

@@ -14,8 +14,9 @@ from hypothesis.extra.numpy import arrays
 
 import problems.exhaustive as exhaustive_mod
 from problems.errors import ImcoptError
-from problems.exhaustive import exhaustive_search, pareto_indices
+from problems.exhaustive import exhaustive_search
 from problems.objectives import ObjectiveConfig
+from problems.pareto import pareto_indices
 from problems.problem import JointIMCProblem
 from problems.specialists import find_specialists, specialist_edap, store_specialists
 

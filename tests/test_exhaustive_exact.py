@@ -10,8 +10,9 @@ from helpers_search import sub_space
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from problems.exhaustive import exhaustive_parallel, exhaustive_search, pareto_indices
+from problems.exhaustive import exhaustive_parallel, exhaustive_search
 from problems.objectives import ObjectiveConfig
+from problems.pareto import pareto_indices
 from problems.problem import JointIMCProblem
 from problems.spaces import SearchSpace, list_spaces
 from problems.workloads import WorkloadStack, load_workloads

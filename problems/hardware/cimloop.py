@@ -40,7 +40,7 @@ from problems.hardware.cimloop_area import (
 from problems.hardware.cimloop_counts import structure_counts
 from problems.hardware.cimloop_data import DATA_FILES, average_input_values, load_calibration
 from problems.hardware.design import DesignBatch
-from problems.hardware.model import ActionTable, BlockBounds, CostModel, Screen
+from problems.hardware.model import AREA_PREFIX, ActionTable, BlockBounds, CostModel, Screen
 from problems.hardware.result import CostResult
 from problems.workloads.stack import WorkloadStack
 
@@ -217,7 +217,7 @@ def probe_quantities(designs: DesignBatch) -> dict[str, np.ndarray]:
            for a, (c, f) in ACTIONS.items()}
     out["cycle_time_s"] = ct
     parts = area_components_mm2(designs, cal)
-    return out | {"area:" + c: np.asarray(parts[c], float) for c in AREA_COMPONENTS}
+    return out | {AREA_PREFIX + c: np.asarray(parts[c], float) for c in AREA_COMPONENTS}
 
 
 def feature_energies_j(table: ActionTable) -> dict[str, np.ndarray]:

@@ -16,11 +16,8 @@ import numpy as np
 
 from problems.hardware.cimloop_counts import structure_counts
 from problems.hardware.design import DesignBatch
-from problems.hardware.model import BlockBounds
+from problems.hardware.model import BlockBounds, area_range_mm2
 from problems.workloads.stack import WorkloadStack
-
-#: prefix of the area components among the probe quantities (`cimloop.probe_quantities`)
-AREA = "area:"
 
 
 def block_bounds(probes: DesignBatch, starts: np.ndarray, stack: WorkloadStack,
@@ -41,9 +38,7 @@ def block_bounds(probes: DesignBatch, starts: np.ndarray, stack: WorkloadStack,
         cnt = np.broadcast_to(totals[c], (n_b, n_w)) if c in totals else counts[c][inv]
         energy_j += cnt * e_min[:, None]
     ct_min = np.minimum.reduceat(q["cycle_time_s"], lo)
-    area = [v for k, v in q.items() if k.startswith(AREA)]
-    a_min = sum(np.minimum.reduceat(v, lo) for v in area)
-    a_max = sum(np.maximum.reduceat(v, lo) for v in area)
+    a_min, a_max = area_range_mm2(q, lo)
     placed = counts["placed"][inv]
     return BlockBounds(energy_j=energy_j, latency_s=counts["busy_s"][inv] * ct_min[:, None],
                        area_min_mm2=a_min, area_max_mm2=a_max, resident=placed)

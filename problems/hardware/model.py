@@ -79,6 +79,21 @@ class BlockBounds:
     resident: np.ndarray
 
 
+#: key prefix of the area components among a convention's probe quantities (the inputs of its
+#: block bounds: e.g. `physical.probe_quantities`)
+AREA_PREFIX = "area:"
+
+
+def area_range_mm2(q: dict[str, np.ndarray], lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of the chip area of each block of probes (block b: rows ``lo[b]`` up to the next
+    start): the sums of each area component's (``AREA_PREFIX`` keys of ``q``) minimum and
+    maximum over the block. Per component, because a sum of terms monotone in different
+    directions need not be monotone."""
+    area = [np.asarray(v, float) for k, v in q.items() if k.startswith(AREA_PREFIX)]
+    return (sum(np.minimum.reduceat(v, lo) for v in area),
+            sum(np.maximum.reduceat(v, lo) for v in area))
+
+
 @dataclass(frozen=True, eq=False)
 class ActionTable:
     """Action counts x per-action energies (Accelergy's split), one entry per action.

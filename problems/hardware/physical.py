@@ -55,7 +55,7 @@ from problems.errors import ImcoptError
 from problems.hardware import components as comp
 from problems.hardware.deployment import Deployment
 from problems.hardware.design import DesignBatch
-from problems.hardware.model import ActionTable, BlockBounds, CostModel, Screen
+from problems.hardware.model import AREA_PREFIX, ActionTable, BlockBounds, CostModel, Screen
 from problems.hardware.physical_counts import ACCUMULATOR_BITS, _sum_w, workload_counts
 from problems.hardware.result import CostResult
 from problems.hardware.technology import check_node, check_voltage
@@ -157,7 +157,7 @@ def probe_quantities(designs: DesignBatch) -> dict[str, np.ndarray]:
     """Everything a block bound takes the minimum or maximum of over a block's probes (n,)
     each (`physical_bounds`): the per-action costs and the area components (``area:*``)."""
     return {**action_costs(designs),
-            **{"area:" + k: v for k, v in area_breakdown_mm2(designs).items()}}
+            **{AREA_PREFIX + k: v for k, v in area_breakdown_mm2(designs).items()}}
 
 
 def evaluate_physical(designs: DesignBatch, stack: WorkloadStack,

@@ -22,12 +22,9 @@ import numpy as np
 from problems.hardware import factored
 from problems.hardware.deployment import Deployment
 from problems.hardware.design import DesignBatch
-from problems.hardware.model import BlockBounds
+from problems.hardware.model import AREA_PREFIX, BlockBounds, area_range_mm2
 from problems.hardware.physical_counts import workload_counts
 from problems.workloads.stack import WorkloadStack
-
-#: prefix of the area components among the probe quantities (`physical.probe_quantities`)
-AREA = "area:"
 
 
 def block_bounds(probes: DesignBatch, starts: np.ndarray, stack: WorkloadStack,
@@ -43,10 +40,8 @@ def block_bounds(probes: DesignBatch, starts: np.ndarray, stack: WorkloadStack,
     first, inv = factored.structure_keys(reps)
     n = workload_counts(reps.take(first), stack, dep)
     cmin = {k: np.minimum.reduceat(np.asarray(v, float), lo) for k, v in q.items()
-            if not k.startswith(AREA)}
-    area = [np.asarray(v, float) for k, v in q.items() if k.startswith(AREA)]
-    a_min = sum(np.minimum.reduceat(v, lo) for v in area)
-    a_max = sum(np.maximum.reduceat(v, lo) for v in area)
+            if not k.startswith(AREA_PREFIX)}
+    a_min, a_max = area_range_mm2(q, lo)
     # the synthetic design: the block's structure, its largest GLB (the least spill)
     syn = dataclasses.replace(reps, glb_bytes=np.maximum.reduceat(probes.glb_bytes, lo))
     energy_j, lat = factored._energy_latency(syn, inv, n, stack, dep, cmin, ACTIONS,
