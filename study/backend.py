@@ -51,6 +51,15 @@ class Backend:
         return run_algorithm(algorithm.name, problem, budget=budget, seed=seed,
                              params=dict(algorithm.params) or None)
 
+    def warm_up(self, problem: Any, algorithms: list[str]) -> None:
+        """Load what the tasks will need into this process: the cost model's compiled kernels
+        (one design evaluated) and the algorithms' modules. Worker processes forked afterwards
+        inherit them instead of each loading them again (~1.3 s per worker)."""
+        from study.algorithms import preload
+
+        problem.evaluate_batch(np.asarray(problem.xl, np.int64)[None, :])
+        preload(algorithms)
+
     def decode(self, problem: Any, X: np.ndarray) -> list[dict[str, Any]]:
         """Design parameter records of index vectors ``X`` (n, n_var)."""
         return problem.space.decode(np.atleast_2d(X)).to_records()

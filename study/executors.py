@@ -7,6 +7,7 @@ Ctrl-C and SIGTERM stop the workers (nothing keeps computing for a dead study).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -37,10 +38,13 @@ def default_jobs() -> int:
 
 
 def execute_all(fn: Callable[[T], R], items: Sequence[T], jobs: int, dask: str | None,
-                on_done: Callable[[T, R], None]) -> None:
+                on_done: Callable[[T, R], None],
+                meanwhile: Callable[[], None] | None = None) -> None:
     """``on_done(item, fn(item))`` for every item; serial (jobs 1), a pool, or Dask.
 
-    SIGTERM is turned into `Interrupted` while this runs (in the main thread)."""
+    ``meanwhile``: run in a thread of this process while a local pool's workers compute (it
+    is started once they exist, so no fork sees it, and joined before this returns); not run
+    otherwise. SIGTERM is turned into `Interrupted` while this runs (in the main thread)."""
     if not items:
         return
     main = threading.current_thread() is threading.main_thread()
@@ -52,7 +56,7 @@ def execute_all(fn: Callable[[T], R], items: Sequence[T], jobs: int, dask: str |
             for item in items:
                 on_done(item, fn(item))
         else:
-            _execute_pool(fn, items, jobs, on_done)
+            _execute_pool(fn, items, jobs, on_done, meanwhile)
     finally:
         if main:
             signal.signal(signal.SIGTERM, old if old is not None else signal.SIG_DFL)
@@ -64,15 +68,30 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _quietly(fn: Callable[[], None]) -> None:
+    """``fn()``, its failure ignored: ``meanwhile`` only prepares work done later anyway,
+    which then reports the same failure properly."""
+    with contextlib.suppress(Exception):
+        fn()
+
+
 def _execute_pool(fn: Callable[[T], R], items: Sequence[T], jobs: int,
-                  on_done: Callable[[T, R], None]) -> None:
+                  on_done: Callable[[T, R], None],
+                  meanwhile: Callable[[], None] | None = None) -> None:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ex = ProcessPoolExecutor(max_workers=min(jobs, len(items)), initializer=_worker_init)
+    side = None
     try:
         futures = {ex.submit(fn, item): item for item in items}
+        if meanwhile is not None:  # the workers are forked by now (on the first submit)
+            side = threading.Thread(target=_quietly, args=(meanwhile,),
+                                    name="imcopt-meanwhile", daemon=True)
+            side.start()
         for f in as_completed(futures):  # each as it finishes: live progress
             on_done(futures[f], f.result())
+        if side is not None:
+            side.join()
     except BaseException:
         procs = list((getattr(ex, "_processes", None) or {}).values())
         ex.shutdown(wait=False, cancel_futures=True)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from pymoo.core.crossover import Crossover
 from pymoo.core.mutation import Mutation
+from pymoo.core.variable import get
 from pymoo.operators.crossover.sbx import cross_sbx
 from pymoo.operators.mutation.pm import mut_pm
 
@@ -126,6 +127,21 @@ class PhaseSBX(_PhaseOperatorMixin, Crossover):
         self._enter_phase(kwargs.get("algorithm"), "sbx_prob")
         return super().do(problem, pop, parents, *args, **kwargs)
 
+    def do_array(self, problem: Any, X: np.ndarray, random_state: np.random.Generator,
+                 algorithm: Any = None) -> np.ndarray:
+        """`do` on the parents' designs ``X`` (2, n_matings, n_var): the offspring rows, the
+        same random draws in the same order as pymoo's `Crossover.do` (two parents, two
+        children: an uncrossed mating passes its parents through)."""
+        self._enter_phase(algorithm, "sbx_prob")
+        n_matings = X.shape[1]
+        Xp = np.empty(X.shape, dtype=X.dtype)
+        cross = random_state.random(n_matings) < get(self.prob, size=n_matings)
+        if np.any(cross):
+            Q = self._do(problem, X, random_state=random_state)
+            Xp[:, cross] = Q[:, cross]
+        Xp[:, ~cross] = X[:, ~cross]
+        return Xp.reshape(-1, X.shape[-1])
+
     def _do(self, problem: Any, X: np.ndarray, *args: Any, random_state: Any = None, **kwargs: Any):
         return cross_sbx_int(
             X, problem.xl, problem.xu, self._phase.sbx_eta, self._phase.sbx_prob_var, random_state
@@ -143,6 +159,17 @@ class PhasePM(_PhaseOperatorMixin, Mutation):
         """Set the phase's per-offspring mutation probability, then run pymoo's bookkeeping."""
         self._enter_phase(kwargs.get("algorithm"), "pm_prob")
         return super().do(problem, pop, inplace, *args, **kwargs)
+
+    def do_array(self, problem: Any, X: np.ndarray, random_state: np.random.Generator,
+                 algorithm: Any = None) -> np.ndarray:
+        """`do` on design rows ``X`` (n, n_var): the mutated copy, the same random draws in the
+        same order as pymoo's `Mutation.do`."""
+        self._enter_phase(algorithm, "pm_prob")
+        Xp = self._do(problem, X, random_state=random_state)
+        mut = random_state.random(size=len(X)) <= get(self.prob, size=len(X))
+        out = X.copy()
+        out[mut] = Xp[mut]
+        return out
 
     def _do(self, problem: Any, X: np.ndarray, *args: Any, random_state: Any = None, **kwargs: Any):
         prob_var = self._phase.pm_prob_var

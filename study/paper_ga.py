@@ -28,6 +28,7 @@ from pymoo.core.evaluator import Evaluator
 from problems.errors import ImcoptError
 from study.duplicates import ExactDuplicateElimination
 from study.initialization import BestOfSampleInitialization
+from study.mating import ArrayMating
 from study.operators import PhasePM, PhaseSBX
 from study.recorder import ArchiveDuplicateElimination, ArchiveRecorder
 from study.sampling import HammingDiverseSampling, IntegerRandomSampling
@@ -75,6 +76,7 @@ class PaperGA(GA):
                          crossover=PhaseSBX(self.schedule), mutation=PhasePM(self.schedule),
                          eliminate_duplicates=eliminate,
                          evaluator=evaluator if evaluator is not None else ArchiveRecorder())
+        self.mating = ArrayMating.of(self.mating)
         if sampling == "hamming":
             n_diverse = min(n_diverse, n_candidates)
             self.initialization = BestOfSampleInitialization(

@@ -17,6 +17,7 @@ from pymoo.core.algorithm import Algorithm
 
 from problems.errors import ImcoptError
 from study.duplicates import ExactDuplicateElimination
+from study.mating import ArrayMating
 from study.operators import PhasePM, PhaseSBX
 from study.recorder import ArchiveRecorder
 from study.sampling import IntegerRandomSampling
@@ -42,24 +43,27 @@ def make_moea(name: str, pop_size: int = 70, schedule: PhaseSchedule | str = "co
               "evaluator": ArchiveRecorder()}
     if name == "nsga2":
         from pymoo.algorithms.moo.nsga2 import NSGA2
-        return NSGA2(pop_size=pop_size, **common)
-    if name == "nsga3":
+        alg = NSGA2(pop_size=pop_size, **common)
+    elif name == "nsga3":
         from pymoo.algorithms.moo.nsga3 import NSGA3
         from pymoo.operators.selection.tournament import TournamentSelection
         from pymoo.util.ref_dirs import get_reference_directions
         ref_dirs = get_reference_directions("das-dennis", n_obj, n_partitions=n_partitions)
-        return NSGA3(ref_dirs, pop_size=max(pop_size, len(ref_dirs)),
-                     selection=TournamentSelection(func_comp=cv_then_random), **common)
-    if name == "agemoea2":
+        alg = NSGA3(ref_dirs, pop_size=max(pop_size, len(ref_dirs)),
+                    selection=TournamentSelection(func_comp=cv_then_random), **common)
+    elif name == "agemoea2":
         try:
             from pymoo.algorithms.moo.age2 import AGEMOEA2
         except Exception as exc:  # pymoo raises a bare Exception without numba
             raise ImcoptError("algorithm 'agemoea2' needs numba: pip install numba") from exc
-        return AGEMOEA2(pop_size=pop_size, **common)
-    if name == "smsemoa":
+        alg = AGEMOEA2(pop_size=pop_size, **common)
+    elif name == "smsemoa":
         from pymoo.algorithms.moo.sms import SMSEMOA
-        return SMSEMOA(pop_size=pop_size, **common)
-    raise ImcoptError(f"unknown multi-objective algorithm {name!r}; allowed: {list(MOEAS)}")
+        alg = SMSEMOA(pop_size=pop_size, **common)
+    else:
+        raise ImcoptError(f"unknown multi-objective algorithm {name!r}; allowed: {list(MOEAS)}")
+    alg.mating = ArrayMating.of(alg.mating)  # pymoo's loop, on arrays (same draws)
+    return alg
 
 
 def make_de(pop_size: int = 70, variant: str = "DE/rand/1/bin", CR: float = 0.9,  # noqa: N803

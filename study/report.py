@@ -113,12 +113,17 @@ def finalize_study(out: str | Path, log: Callable[[str], None] | None = None,
         from study.plots import PlotJob
 
         drawing = PlotJob(res, best, out / "plots", jobs)
-    a = analyse(res)
-    _write(out / "runs.csv", runs_csv(a["metrics"]).to_csv(index=False))
-    _write(out / "best_designs.csv", best.to_csv(index=False))
-    _write(out / "summary.json", a["summary"])
-    for path, table in front_tables(res, backend or Backend()).items():
-        _write(path, table.to_csv(index=False))
+    try:
+        a = analyse(res)
+        _write(out / "runs.csv", runs_csv(a["metrics"]).to_csv(index=False))
+        _write(out / "best_designs.csv", best.to_csv(index=False))
+        _write(out / "summary.json", a["summary"])
+        for path, table in front_tables(res, backend or Backend()).items():
+            _write(path, table.to_csv(index=False))
+    except BaseException:
+        if plots:
+            drawing.close()   # no figure process outlives a failed report
+        raise
     if plots:
         figures = drawing.result()
     else:  # reuse the figures already in plots/ (if any)

@@ -91,7 +91,8 @@ def run_study(config: StudyConfig, out: str | Path | None = None, jobs: int | No
         if n:
             say(f"removed {n} partial file(s) of an interrupted run")
         atomic_write_json(out / RECORD_NAME, record)
-        _execute(config, out, session, identities, jobs, dask, progress, baselines, say)
+        _execute(config, out, session, identities, jobs, dask, progress, baselines, say,
+                 meanwhile=_preload_finalize if finalize else None)
         if finalize:
             from study.report import finalize_study
 
@@ -101,9 +102,17 @@ def run_study(config: StudyConfig, out: str | Path | None = None, jobs: int | No
     return out
 
 
+def _preload_finalize() -> None:
+    """Import the report's modules (scipy.stats, matplotlib: ~2.5 s) while workers compute."""
+    import study.exports  # noqa: F401
+    import study.plots  # noqa: F401
+    import study.report  # noqa: F401
+
+
 def _execute(config: StudyConfig, out: Path, session: StudySession,
              identities: dict[str, str], jobs: int, dask: str | None, progress: bool,
-             baselines: bool, say: Callable[[str], None]) -> None:
+             baselines: bool, say: Callable[[str], None],
+             meanwhile: Callable[[], None] | None = None) -> None:
     """Plan, compute what is missing, merge the enumerations."""
     backend = session.backend
     plan = plan_study(config, out, backend.space_size, identities, baselines=baselines)
@@ -123,7 +132,7 @@ def _execute(config: StudyConfig, out: Path, session: StudySession,
     t0 = time.perf_counter()
     tasks = plan.tasks(out, config, identities)
     _run_tasks(tasks, session, jobs, dask, total=len(plan.runs), initial=done,
-               progress=progress)
+               progress=progress, meanwhile=meanwhile)
     for s in plan.to_merge:
         parts = [read_json(part_path(out, s.name, k, n))[0]
                  for k, n, _, _ in optimum_parts(backend.space_size(s))]
@@ -157,7 +166,10 @@ def batches(tasks: list[Task], backend: Any, size: int) -> list[TaskBatch]:
 
 
 def _run_tasks(tasks: list[Task], session: StudySession, jobs: int, dask: str | None,
-               total: int, initial: int, progress: bool) -> None:
+               total: int, initial: int, progress: bool,
+               meanwhile: Callable[[], None] | None = None) -> None:
+    """Execute ``tasks`` (serially, on ``jobs`` local processes or on Dask) with a progress
+    bar; ``meanwhile`` runs in this process while local workers compute."""
     from tqdm import tqdm
 
     n_parts = sum(t.kind == "optimum-part" for t in tasks)
@@ -176,7 +188,10 @@ def _run_tasks(tasks: list[Task], session: StudySession, jobs: int, dask: str | 
             execute_all(lambda b: session.execute_batch(b.tasks),
                         batches(tasks, session.backend, 1), 1, None, on_done)
         else:  # a fresh session per batch; >= 16 batches per worker keep progress live
+            if dask is None:  # forked workers inherit the loaded kernels and modules
+                session.warm_up(tasks)
             size = max(1, min(4, len(tasks) // (16 * jobs)))
-            execute_all(run_batch, batches(tasks, session.backend, size), jobs, dask, on_done)
+            execute_all(run_batch, batches(tasks, session.backend, size), jobs, dask, on_done,
+                        meanwhile=meanwhile)
     finally:
         bar.close()

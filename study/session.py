@@ -5,6 +5,7 @@ its own session, so nothing is shared or stale across studies or tests).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -54,6 +55,29 @@ class StudySession:
 
     def workload_sizes(self, scenario: ScenarioConfig, convention: str) -> list[int]:
         return self.backend.workload_sizes(self.problem(scenario, convention))
+
+    def warm_up(self, tasks: list[Task]) -> None:
+        """Build every task's problem and let the backend load what the tasks use (before
+        forking workers, which then inherit it). A backend without `warm_up` skips it; a
+        failing warm-up is ignored (the task that needs the same thing reports it)."""
+        warm = getattr(self.backend, "warm_up", None)
+        if warm is None:
+            return
+        algorithms: dict[tuple[str, str], list[str]] = {}
+        scenarios: dict[tuple[str, str], ScenarioConfig] = {}
+        for t in tasks:
+            sc = t.run.scenario if t.run is not None else t.scenario
+            conv = t.run.convention if t.run is not None else t.convention
+            if sc is None:
+                continue
+            key = (scenario_fingerprint(sc, conv), conv)
+            scenarios[key] = sc
+            algorithms.setdefault(key, [])
+            if t.run is not None:
+                algorithms[key].append(t.run.algorithm.name)
+        for key, sc in scenarios.items():
+            with contextlib.suppress(Exception):
+                warm(self.problem(sc, key[1]), algorithms[key])
 
     def execute_batch(self, tasks: tuple[Task, ...] | list[Task]) -> list[dict[str, Any]]:
         return [self.execute(t) for t in tasks]

@@ -329,3 +329,25 @@ def test_figures_drawn_in_processes_are_the_serial_ones(study_dir: Path, tmp_pat
     for a, b in zip(one, two, strict=True):
         with Image.open(a) as ia, Image.open(b) as ib:
             assert ia.size == ib.size
+
+
+def test_failed_report_leaves_no_figure_process(study_dir: Path, tmp_path: Path,
+                                                monkeypatch) -> None:
+    """An error after the figure processes started (here in the analysis) stops them: no
+    child process outlives `finalize_study`, and the error is the caller's."""
+    import multiprocessing as mp
+    import shutil
+
+    import study.report as report
+
+    d = tmp_path / "copy"
+    shutil.copytree(study_dir, d)
+
+    def broken(res):
+        assert mp.active_children()            # the figure workers are running
+        raise RuntimeError("analysis failed")
+
+    monkeypatch.setattr(report, "analyse", broken)
+    with pytest.raises(RuntimeError, match="analysis failed"):
+        report.finalize_study(d, jobs=2)
+    assert mp.active_children() == []
