@@ -44,6 +44,8 @@ def paper_size_run(space_name: str, workloads: str, aggregate: str, convention: 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from problems.errors import ImcoptError
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-quickstart", action="store_true")
     ap.add_argument("--jobs", type=int, default=2)
@@ -51,7 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, object] = {"cpu_count": os.cpu_count(), "paper_size_runs": []}
     for label, space, wl, agg, ref in PAPER_RUNS:
         for convention in ("physical", "cimloop"):
-            r = paper_size_run(space, wl, agg, convention)
+            try:
+                r = paper_size_run(space, wl, agg, convention)
+            except ImcoptError as exc:   # e.g. cimloop has no model of attention layers
+                print(f"paper-size run {label:<24} {convention:<9}      n/a ({exc})",
+                      flush=True)
+                continue
             r.update(label=label, convention=convention, reference_64_cores=ref)
             out["paper_size_runs"].append(r)
             print(f"paper-size run {label:<24} {convention:<9} {r['seconds']:8.1f} s "
@@ -69,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             return proc.returncode
         out["quickstart_seconds"] = secs
         print(f"quickstart study (imcopt run, --jobs {a.jobs}): {secs:.1f} s wall "
-              f"(target < 120 s on 2 cores)")
+              f"(target <= 15 s on 2 cores)")
     print(json.dumps(out))
     return 0
 
