@@ -45,20 +45,25 @@ class ArrayMating(Mating):
                 and type(self.eliminate_duplicates) is ExactDuplicateElimination
                 and type(self.repair) is NoRepair and len(pop) > 0)
 
+    @staticmethod
+    def _designs(pop: Any) -> np.ndarray | None:
+        """The population's designs as one contiguous integer matrix (None: not all rows are
+        integer rows of one dtype, so the array form would not replay pymoo's)."""
+        rows = [ind.X for ind in pop]
+        X = np.array(rows)
+        if (X.ndim != 2 or not np.issubdtype(X.dtype, np.integer)
+                or any(np.asarray(r).dtype != X.dtype for r in rows)):
+            return None
+        return np.ascontiguousarray(X)
+
     def do(self, problem: Any, pop: Any, n_offsprings: int, random_state: Any = None,
            n_max_iterations: int | None = None, **kwargs: Any) -> Any:
         """pymoo's `InfillCriterion.do`: up to ``n_offsprings`` offspring unlike ``pop`` and
         each other, mating at most ``n_max_iterations`` times."""
-        if not self._applies(pop, random_state, kwargs):
+        X_pop = self._designs(pop) if self._applies(pop, random_state, kwargs) else None
+        if X_pop is None:
             return super().do(problem, pop, n_offsprings, random_state=random_state,
                               n_max_iterations=n_max_iterations, **kwargs)
-        rows = [ind.X for ind in pop]
-        X_pop = np.array(rows)
-        if (X_pop.ndim != 2 or not np.issubdtype(X_pop.dtype, np.integer)
-                or any(np.asarray(r).dtype != X_pop.dtype for r in rows)):
-            return super().do(problem, pop, n_offsprings, random_state=random_state,
-                              n_max_iterations=n_max_iterations, **kwargs)
-        X_pop = np.ascontiguousarray(X_pop)
         seen = {r.tobytes() for r in X_pop}      # the population, then every kept offspring
         cap = self.n_max_iterations if n_max_iterations is None else n_max_iterations
         kept: list[np.ndarray] = []

@@ -323,12 +323,9 @@ class PlotJob:
             # the two slowest figures (~2 s each) first, so neither ends last
             order = sorted(range(len(self._calls)),
                            key=lambda i: self._calls[i][0] not in (plot_fronts, plot_parameters))
-            futures = {i: self._pool.submit(*self._call(i)) for i in order}
+            futures = {i: self._pool.submit(self._calls[i][0], *self._calls[i][1])
+                       for i in order}
             self._futures = [futures[i] for i in range(len(self._calls))]
-
-    def _call(self, i: int) -> tuple[Any, ...]:
-        fn, args = self._calls[i]
-        return (fn, *args)
 
     def close(self) -> None:
         """Stop drawing (figures not started are cancelled); for a caller that failed."""

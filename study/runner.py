@@ -153,7 +153,7 @@ def _duration(seconds: float) -> str:
 def batches(tasks: list[Task], backend: Any, size: int) -> list[TaskBatch]:
     """Consecutive tasks of one kind and scenario, at most ``size`` per batch (one session)."""
     def group(t: Task) -> tuple[str, str]:
-        sc = t.run.scenario if t.run is not None else t.scenario
+        sc = t.where[0]
         return t.kind, sc.name if sc is not None else ""
 
     out: list[list[Task]] = []

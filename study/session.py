@@ -63,21 +63,17 @@ class StudySession:
         warm = getattr(self.backend, "warm_up", None)
         if warm is None:
             return
-        algorithms: dict[tuple[str, str], list[str]] = {}
-        scenarios: dict[tuple[str, str], ScenarioConfig] = {}
+        groups: dict[str, tuple[ScenarioConfig, str, list[str]]] = {}
         for t in tasks:
-            sc = t.run.scenario if t.run is not None else t.scenario
-            conv = t.run.convention if t.run is not None else t.convention
+            sc, conv = t.where
             if sc is None:
                 continue
-            key = (scenario_fingerprint(sc, conv), conv)
-            scenarios[key] = sc
-            algorithms.setdefault(key, [])
+            names = groups.setdefault(scenario_fingerprint(sc, conv), (sc, conv, []))[2]
             if t.run is not None:
-                algorithms[key].append(t.run.algorithm.name)
-        for key, sc in scenarios.items():
+                names.append(t.run.algorithm.name)
+        for sc, conv, names in groups.values():
             with contextlib.suppress(Exception):
-                warm(self.problem(sc, key[1]), algorithms[key])
+                warm(self.problem(sc, conv), names)
 
     def execute_batch(self, tasks: tuple[Task, ...] | list[Task]) -> list[dict[str, Any]]:
         return [self.execute(t) for t in tasks]

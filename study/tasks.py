@@ -67,6 +67,13 @@ class Task:
     budget: int = 0
     identity: str = ""
 
+    @property
+    def where(self) -> tuple[ScenarioConfig | None, str]:
+        """The scenario and convention the task computes on (its run's, or its own)."""
+        if self.run is not None:
+            return self.run.scenario, self.run.convention
+        return self.scenario, self.convention
+
 
 @dataclass(frozen=True)
 class TaskBatch:
