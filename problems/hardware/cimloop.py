@@ -23,6 +23,7 @@ activation) layers.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -97,43 +98,86 @@ def _node_factor(technology_nm: np.ndarray, table: dict[str, float] | None,
     return np.where(np.isclose(t, cc.REF_NODE_NM), 1.0, out)
 
 
+#: the design fields each group of actions' energies depends on: `raw_action_energies_j`
+#: computes each group once per distinct combination of its fields
+ENERGY_FIELDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("memory", "technology_nm", "voltage_v", "xbar_cols"),
+     ("rram_row_read", "sram_row_read", "cell_fill", "weight_driver_fill", "dram_weight_bit",
+      "router_bit", "cell_leakage_cell_s")),
+    (("memory", "technology_nm", "bits_per_cell"), ("cell_read",)),
+    (("memory", "technology_nm", "voltage_v", "adc_bits"), ("adc_conversion",)),
+    (("memory", "technology_nm", "glb_bytes"),
+     ("glb_input_read_bit", "glb_input_fill_bit", "glb_output_bit", "glb_leakage_s")),
+    (("technology_nm", "macros_per_tile", "xbar_rows"), ("input_buffer_bit",)),
+    (("technology_nm", "macros_per_tile", "xbar_cols"), ("output_buffer_bit",)),
+)
+#: the design fields the fitted multipliers (`energy_coefficients`) depend on
+COEFFICIENT_FIELDS: tuple[str, ...] = ("memory", "technology_nm", "voltage_v", "xbar_cols")
+
+
 def raw_action_energies_j(designs: DesignBatch, calibration: dict) -> dict[str, np.ndarray]:
-    """J per action and design before the fitted multipliers (node factors included)."""
+    """J per action and design before the fitted multipliers (node factors included), each
+    group of `ENERGY_FIELDS` once per distinct combination of its fields."""
+    out: dict[str, np.ndarray] = {}
+    for names, actions in ENERGY_FIELDS:
+        rep, inv = designs.distinct(names)
+        got = _raw_action_energies_j(rep, calibration, actions)
+        out.update({a: v[inv] for a, v in got.items()})
+    return out
+
+
+def _raw_action_energies_j(designs: DesignBatch, calibration: dict,
+                           actions: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """`raw_action_energies_j` of ``actions`` computed design by design (each shared part
+    once, only if one of the actions needs it)."""
     d = designs
     sram, V, t = d.is_sram, d.voltage_v, d.technology_nm
     ecal = calibration.get("energy", {})
-    s_ns = _node_factor(t, ecal.get("tech_scale_neurosim"), t / cc.REF_NODE_NM)
-    e_ca = _node_factor(t, ecal.get("tech_scale_cacti"), cc.cacti_tech_scale(t)[0])
-    e_row = cc.row_read_j(sram, V, d.xbar_cols) * s_ns
-    e_glb_r = cc.glb_table(cc.GLB_READ_PJ, d.glb_bytes) * 1e-12 / cc.GLB_WIDTH_BITS
-    e_glb_w = cc.glb_table(cc.GLB_WRITE_PJ, d.glb_bytes) * 1e-12 / cc.GLB_WIDTH_BITS
-    width = np.maximum((8 * d.macros_per_tile).astype(float), 32)
+
+    @cache
+    def s_ns() -> np.ndarray:
+        return _node_factor(t, ecal.get("tech_scale_neurosim"), t / cc.REF_NODE_NM)
+
+    @cache
+    def e_ca() -> np.ndarray:
+        return _node_factor(t, ecal.get("tech_scale_cacti"), cc.cacti_tech_scale(t)[0])
+
+    @cache
+    def e_row() -> np.ndarray:
+        return cc.row_read_j(sram, V, d.xbar_cols) * s_ns()
+
+    @cache
+    def e_glb(table: str) -> np.ndarray:
+        return cc.glb_table(getattr(cc, table), d.glb_bytes) * 1e-12 / cc.GLB_WIDTH_BITS
 
     def buf_bit_j(depth: np.ndarray) -> np.ndarray:
+        width = np.maximum((8 * d.macros_per_tile).astype(float), 32)
         return (cc.buffer_table(cc.BUF_READ_PJ, width, depth)
-                + cc.buffer_table(cc.BUF_WRITE_PJ, width, depth)) * 1e-12 / width * e_ca
-    zero = np.zeros(len(d))
-    return {
-        "cell_read": np.where(sram, 0.0, cc.rram_cell_read_j(d.bits_per_cell)) * s_ns,
-        "rram_row_read": np.where(sram, 0.0, e_row),
-        "sram_row_read": np.where(sram, e_row, 0.0),
-        "adc_conversion": cc.adc_j(sram, V) * cc.adc_resolution_factor(d.adc_bits)[0] * s_ns,
-        "cell_fill": np.where(sram, cc.sram_write_j(V) * s_ns, 0.0),
-        "weight_driver_fill": np.where(
-            sram, cc.sram_weight_driver_j(V, d.xbar_cols) / d.xbar_cols * s_ns, 0.0),
-        "dram_weight_bit": np.where(sram, cc.DRAM_J_PER_BIT, 0.0),
-        "glb_input_read_bit": e_glb_r * e_ca,
+                + cc.buffer_table(cc.BUF_WRITE_PJ, width, depth)) * 1e-12 / width * e_ca()
+    make = {
+        "cell_read": lambda: np.where(sram, 0.0, cc.rram_cell_read_j(d.bits_per_cell)) * s_ns(),
+        "rram_row_read": lambda: np.where(sram, 0.0, e_row()),
+        "sram_row_read": lambda: np.where(sram, e_row(), 0.0),
+        "adc_conversion": lambda: (cc.adc_j(sram, V) * cc.adc_resolution_factor(d.adc_bits)[0]
+                                   * s_ns()),
+        "cell_fill": lambda: np.where(sram, cc.sram_write_j(V) * s_ns(), 0.0),
+        "weight_driver_fill": lambda: np.where(
+            sram, cc.sram_weight_driver_j(V, d.xbar_cols) / d.xbar_cols * s_ns(), 0.0),
+        "dram_weight_bit": lambda: np.where(sram, cc.DRAM_J_PER_BIT, 0.0),
+        "glb_input_read_bit": lambda: e_glb("GLB_READ_PJ") * e_ca(),
         # in RRAM runs the GLB is below a zero-cost backing store (CM §1): the input tensor is
         # written into it once; in SRAM runs the GLB is the backing store (no fills)
-        "glb_input_fill_bit": np.where(sram, 0.0, e_glb_w) * e_ca,
-        "glb_output_bit": (e_glb_r + e_glb_w) * e_ca,
-        "router_bit": zero + cc.ROUTER_J_PER_ACTION / cc.ROUTER_WIDTH_BITS,
-        "input_buffer_bit": buf_bit_j(d.xbar_rows),
-        "output_buffer_bit": buf_bit_j(d.xbar_cols),
+        "glb_input_fill_bit": lambda: np.where(sram, 0.0, e_glb("GLB_WRITE_PJ")) * e_ca(),
+        "glb_output_bit": lambda: (e_glb("GLB_READ_PJ") + e_glb("GLB_WRITE_PJ")) * e_ca(),
+        "router_bit": lambda: np.zeros(len(d)) + cc.ROUTER_J_PER_ACTION / cc.ROUTER_WIDTH_BITS,
+        "input_buffer_bit": lambda: buf_bit_j(d.xbar_rows),
+        "output_buffer_bit": lambda: buf_bit_j(d.xbar_cols),
         # leakage (CM §2): GLB (CACTI) over the layer's time + SRAM cells in use, W
-        "glb_leakage_s": cc.glb_table(cc.GLB_LEAK_W, d.glb_bytes),
-        "cell_leakage_cell_s": np.where(sram, cc._interp_v(cc.SRAM_CELL_LEAK_W, V), 0.0),
+        "glb_leakage_s": lambda: cc.glb_table(cc.GLB_LEAK_W, d.glb_bytes),
+        "cell_leakage_cell_s": lambda: np.where(sram, cc._interp_v(cc.SRAM_CELL_LEAK_W, V),
+                                                0.0),
     }
+    return {a: make[a]() for a in actions}
 
 
 def energy_coefficients(designs: DesignBatch, calibration: dict | None = None
@@ -144,6 +188,12 @@ def energy_coefficients(designs: DesignBatch, calibration: dict | None = None
     multipliers: NeuroSim's SRAM values are documented only at 0.5/0.7/0.85 V and 32/128/512
     columns (CM §5A) and are not smooth in between (CM §6.12). The write also has a per-node
     factor (``sram_write_node:<nm>``, none at 32 nm)."""
+    rep, inv = designs.distinct(COEFFICIENT_FIELDS)
+    return {k: v[inv] for k, v in _energy_coefficients(rep, calibration).items()}
+
+
+def _energy_coefficients(designs: DesignBatch, calibration: dict | None) -> dict[str, np.ndarray]:
+    """`energy_coefficients` computed design by design."""
     cal = load_calibration() if calibration is None else calibration
     coefs = cal.get("energy", {}).get("coefficients", {})
     n = len(designs)
@@ -311,7 +361,8 @@ class CimloopModel(CostModel):
     name = CONVENTION
     description = "what the paper's CiMLoop evaluator counted (CIMLOOP_MODEL.md)"
     source_files = ("cimloop.py", "cimloop_area.py", "cimloop_counts.py", "cimloop_data.py",
-                    "cimloop_components.py", "packing.py", "packing_rule.py")
+                    "cimloop_components.py", "cimloop_kernel.py", "packing.py",
+                    "packing_kernel.py", "packing_rule.py")
     data_files = DATA_FILES
     structure_fields = ("memory", "bits_per_cell", "xbar_rows", "xbar_cols",
                         "macros_per_tile", "tiles_per_group", "router_groups")

@@ -79,6 +79,17 @@ AREA_KEYS: dict[str, tuple[Callable[[DesignBatch], tuple[np.ndarray, ...]],
 }
 
 
+#: the design fields each fitted area entry (its key and its prior) depends on
+AREA_KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    "adc": ("memory", "technology_nm", "xbar_cols"),
+    "buf_in": ("technology_nm", "macros_per_tile", "xbar_rows"),
+    "buf_out": ("technology_nm", "macros_per_tile", "xbar_cols"),
+    "glb": ("technology_nm", "glb_bytes"),
+    "rowdrv": ("technology_nm", "voltage_v", "xbar_rows", "xbar_cols"),
+    "router": ("technology_nm",),
+}
+
+
 def area_keys(designs: DesignBatch) -> dict[str, list[str]]:
     """Keys of the fitted area table each design uses (one list per entry of `AREA_KEYS`).
 
@@ -112,22 +123,36 @@ def glb_area_prior_um2(glb_bytes: np.ndarray) -> np.ndarray:
         2 * np.ceil(np.log2(depth)) * cc.ADDER_UM2_PER_BIT
 
 
-def area_priors_um2(designs: DesignBatch) -> dict[str, np.ndarray]:
-    """Documented / interpolated values for the fitted area table's entries (um^2, at the
-    design's node via the default node scaling)."""
+def area_priors_um2(designs: DesignBatch, names: tuple[str, ...] | None = None
+                    ) -> dict[str, np.ndarray]:
+    """Documented / interpolated values for the fitted area table's entries ``names`` (all by
+    default), um^2, at the design's node via the default node scaling."""
     t = designs.technology_nm.astype(float)
     sq = (t / cc.REF_NODE_NM) ** 2
     _, ca = cc.cacti_tech_scale(t)
     sram = designs.is_sram
     width = 8 * designs.macros_per_tile
-    return {
-        "adc": np.where(sram, cc.SRAM_ADC_AREA_UM2_PER_COL, cc.RRAM_ADC_AREA_UM2_PER_COL) * sq,
-        "buf_in": buffer_area_prior_um2(width, designs.xbar_rows) * ca,
-        "buf_out": buffer_area_prior_um2(width, designs.xbar_cols) * ca,
-        "glb": glb_area_prior_um2(designs.glb_bytes) * ca,
-        "rowdrv": cc.sram_rowdrv_area_um2(designs.voltage_v, designs.xbar_rows) * sq,
-        "router": np.full(len(designs), cc.ROUTER_AREA_MM2 * 1e6) * sq,
+    make = {
+        "adc": lambda: np.where(sram, cc.SRAM_ADC_AREA_UM2_PER_COL,
+                                cc.RRAM_ADC_AREA_UM2_PER_COL) * sq,
+        "buf_in": lambda: buffer_area_prior_um2(width, designs.xbar_rows) * ca,
+        "buf_out": lambda: buffer_area_prior_um2(width, designs.xbar_cols) * ca,
+        "glb": lambda: glb_area_prior_um2(designs.glb_bytes) * ca,
+        "rowdrv": lambda: cc.sram_rowdrv_area_um2(designs.voltage_v, designs.xbar_rows) * sq,
+        "router": lambda: np.full(len(designs), cc.ROUTER_AREA_MM2 * 1e6) * sq,
     }
+    return {k: make[k]() for k in (names or make)}
+
+
+def fitted_entries_um2(designs: DesignBatch, table: dict[str, float] | None
+                       ) -> dict[str, np.ndarray]:
+    """Every `AREA_KEYS` entry per design (um^2): the fitted ``table`` value, else the prior,
+    each once per distinct combination of its `AREA_KEY_FIELDS`."""
+    val = {}
+    for k, (cols, key) in AREA_KEYS.items():
+        rep, inv = designs.distinct(AREA_KEY_FIELDS[k])
+        val[k] = keyed_lookup(table, cols(rep), key, area_priors_um2(rep, (k,))[k])[inv]
+    return val
 
 
 def area_components_mm2(designs: DesignBatch, calibration: dict | None = None
@@ -138,10 +163,7 @@ def area_components_mm2(designs: DesignBatch, calibration: dict | None = None
     macro = ADC (per column) + row drivers + column drivers + cells (+ SRAM weight drivers
     = row-driver area counted again). Fitted table entries replace the priors where present."""
     cal = load_calibration() if calibration is None else calibration
-    table = cal.get("area", {}).get("um2", {})
-    prior = area_priors_um2(designs)
-    val = {k: keyed_lookup(table, cols(designs), key, prior[k])
-           for k, (cols, key) in AREA_KEYS.items()}
+    val = fitted_entries_um2(designs, cal.get("area", {}).get("um2", {}))
     sram = designs.is_sram
     rows = designs.xbar_rows.astype(float)
     cols = designs.xbar_cols.astype(float)

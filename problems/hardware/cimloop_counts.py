@@ -17,8 +17,16 @@ import numpy as np
 
 from problems.hardware import cimloop_components as cc
 from problems.hardware.cimloop_data import average_input_values
+from problems.hardware.cimloop_kernel import SUMMED, summed_counts
 from problems.hardware.design import DesignBatch
-from problems.hardware.packing import DIM_INDEX, WEIGHT_DIMS, Packing, pack
+from problems.hardware.packing import (
+    DEFAULT_CACHE,
+    DIM_INDEX,
+    WEIGHT_DIMS,
+    Packing,
+    pack,
+    weight_slices,
+)
 from problems.workloads.layers import INT_FIELDS
 from problems.workloads.stack import WorkloadStack
 
@@ -107,10 +115,11 @@ def _layer_classes(stack: WorkloadStack, act: np.ndarray) -> dict[str, np.ndarra
             "members": [np.flatnonzero(count[:, w]) for w in range(stack.n_workloads)]}
 
 
-def _compute(designs: DesignBatch, stack: WorkloadStack, act: np.ndarray
-             ) -> dict[str, np.ndarray]:
-    """`COUNT_NAMES` of every design of ``designs`` (one per structure), (n_d, n_w); the
-    per-layer work runs once per distinct layer shape (`_layer_classes`)."""
+def counts_reference(designs: DesignBatch, stack: WorkloadStack, act: np.ndarray
+                     ) -> dict[str, np.ndarray]:
+    """`COUNT_NAMES` of every design of ``designs`` (one per structure), (n_d, n_w), in numpy
+    over (structures x layer classes) arrays: the readable statement of the counts, and the
+    oracle of the compiled `_compute` (`cimloop_kernel`)."""
     d = designs
     sram = d.is_sram[:, None]
     lc = _layer_classes(stack, act)
@@ -176,26 +185,60 @@ def _compute(designs: DesignBatch, stack: WorkloadStack, act: np.ndarray
     return out
 
 
+def _compute(designs: DesignBatch, stack: WorkloadStack, act: np.ndarray
+             ) -> dict[str, np.ndarray]:
+    """`COUNT_NAMES` of every design of ``designs`` (one per structure), (n_d, n_w), by the
+    compiled kernel; the per-layer work runs once per distinct layer shape."""
+    lc = _layer_classes(stack, act)
+    u = lc["first"]
+    layers = {k: getattr(stack, k)[u] for k in (*_LAYER_DIMS, "h_stride", "w_stride", "macs")}
+    got = summed_counts(designs, lc, layers, DEFAULT_CACHE)
+    out = {k: got[k] for k in SUMMED}
+    out["cell_reads_active"] = (weight_slices(designs.bits_per_cell)[1].astype(float)[:, None]
+                                * lc["macs_active"].sum(axis=0)[None, :])
+    cells = (designs.xbar_rows * designs.xbar_cols * designs.macros_per_tile
+             * designs.tiles_per_group * designs.router_groups).astype(float)
+    out["macs_per_cycle_max"] = got["mpc"] / cells[:, None]
+    out["placed"] = got["placed"]
+    return out
+
+
 class _Entries:
-    """Memoized counts of one workload stack: sorted structure codes -> rows of the arrays."""
+    """Memoized counts of one workload stack: sorted structure codes -> rows of the arrays
+    (appended into buffers that double when full, so adding is amortized O(new))."""
 
     def __init__(self) -> None:
         self.codes = np.zeros(0, np.int64)
         self.rows = np.zeros(0, np.int64)
-        self.data: dict[str, np.ndarray] = {}
+        self._data: dict[str, np.ndarray] = {}
 
     @property
     def n(self) -> int:
         return int(self.codes.size)
 
+    @property
+    def data(self) -> dict[str, np.ndarray]:
+        """The memoized arrays, one row per entry."""
+        return {k: v[:self.n] for k, v in self._data.items()}
+
     def add(self, codes: np.ndarray, values: dict[str, np.ndarray]) -> None:
-        start = self.n
-        self.data = {k: np.concatenate([self.data[k], v]) if self.data else v
-                     for k, v in values.items()}
-        codes = np.concatenate([self.codes, codes])
-        rows = np.concatenate([self.rows, start + np.arange(codes.size - start)])
-        order = np.argsort(codes, kind="stable")
-        self.codes, self.rows = codes[order], rows[order]
+        """Add the entries of ``codes`` (sorted, none present yet)."""
+        start, n_new = self.n, codes.size
+        for k, v in values.items():
+            buf = self._data.get(k)
+            if buf is None or buf.shape[0] < start + n_new:
+                grown = np.empty((max(2 * start, start + n_new), *v.shape[1:]), v.dtype)
+                if buf is not None:
+                    grown[:start] = buf[:start]
+                buf = self._data[k] = grown
+            buf[start:start + n_new] = v
+        pos = np.searchsorted(self.codes, codes)
+        self.codes = np.insert(self.codes, pos, codes)
+        self.rows = np.insert(self.rows, pos, start + np.arange(n_new))
+
+    def gather(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The memoized arrays at ``rows``."""
+        return {k: v[rows] for k, v in self._data.items()}
 
 
 class CountsMemo:
@@ -279,6 +322,6 @@ def structure_counts(designs: DesignBatch, stack: WorkloadStack,
         entries.add(uniq[~hit], _compute(designs.take(first[~hit]), stack, act))
         pos = np.searchsorted(entries.codes, uniq)
     rows = entries.rows[pos]
-    out = {k: v[rows] for k, v in entries.data.items()}
+    out = entries.gather(rows)
     out["inverse"] = inv.reshape(-1)
     return out

@@ -130,6 +130,41 @@ class DesignBatch:
             object.__setattr__(sub, f.name, a)
         return sub
 
+    def codes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted distinct values, each design's index into them) of one field, computed
+        once per batch."""
+        cache = self.__dict__.setdefault("_codes", {})
+        got = cache.get(name)
+        if got is None:
+            values, inv = np.unique(getattr(self, name), return_inverse=True)
+            got = cache[name] = (values, inv.reshape(-1))
+        return got
+
+    def distinct(self, names: tuple[str, ...]) -> tuple[DesignBatch, np.ndarray]:
+        """One design per distinct combination of the fields ``names`` (its other fields
+        those of some design with that combination) and each design's combination, so a
+        function of those fields only is computed once per combination:
+        ``f(rep)[inverse]`` equals ``f(batch)`` element for element."""
+        n = len(self)
+        code = np.zeros(n, np.int64)
+        radix = 1
+        for name in names:
+            values, inv = self.codes(name)
+            code = code * values.size + inv
+            radix *= values.size
+            if radix > 1 << 31:              # re-rank the combinations seen so far
+                uniq, inv = np.unique(code, return_inverse=True)
+                code, radix = inv.reshape(-1).astype(np.int64), uniq.size
+        if radix <= 4 * n + 1024:            # dense: no sort
+            where = np.full(radix, -1, np.int64)
+            where[code] = np.arange(n)
+            present = np.flatnonzero(where >= 0)
+            slot = np.empty(radix, np.int64)
+            slot[present] = np.arange(present.size)
+            return self.take(where[present]), slot[code]
+        _, first, inv = np.unique(code, return_index=True, return_inverse=True)
+        return self.take(first), inv.reshape(-1)
+
     def to_frame(self) -> pd.DataFrame:
         df = pd.DataFrame({f.name: getattr(self, f.name) for f in fields(self)})
         df["memory"] = [MEMORY_TYPES[m] for m in self.memory]

@@ -21,16 +21,19 @@ Speed (§6 pitfall 13): the result of a level depends only on (remaining dimensi
 capacity). Remaining-size vectors are interned as integer *state ids*; each level keeps a
 persistent dense table (state id, capacity index) -> (factors, next state id), so a batch is
 packed with one gather per level, over the distinct capacity prefixes of its designs (few at
-the lower levels). Only keys never seen before are computed in Python (once, memoized).
+the lower levels), or walked by compiled code (`compiled_tables`, `cimloop_kernel`). Keys
+never seen before are computed once, in a batch, by the compiled rule (`packing_kernel`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from problems.errors import ImcoptError
+from problems.hardware.packing_kernel import RuleKernel
 from problems.hardware.packing_rule import (
     _CAP_BITS,
     _WEIGHT_BITS,
@@ -46,8 +49,8 @@ from problems.hardware.packing_rule import (
 )
 
 __all__ = ["DIMS", "DIM_INDEX", "LEVELS", "LEVEL_NAMES", "WEIGHT_DIMS", "Packing",
-           "PackingCache", "clear_caches", "greedy_allocate", "pack", "pack_one",
-           "weight_slices"]
+           "PackingCache", "PackingStart", "clear_caches", "greedy_allocate", "pack",
+           "pack_one", "start", "weight_slices"]
 
 # -- persistent vectorized tables -------------------------------------------------------------
 def _products(table: np.ndarray, name: str, cache: dict[str, np.ndarray]) -> np.ndarray:
@@ -63,36 +66,96 @@ def _products(table: np.ndarray, name: str, cache: dict[str, np.ndarray]) -> np.
     return got
 
 
+@numba.njit(cache=True)
+def _hash_row(dims, j, mask):  # pragma: no cover - compiled
+    """Slot of row ``j`` of ``dims`` in a table of ``mask + 1`` slots (FNV-style mix)."""
+    h = np.int64(1469598103934665603)
+    for d in range(dims.shape[1]):
+        h = (h ^ dims[j, d]) * np.int64(1099511628211)
+    return (h ^ (h >> 29)) & mask
+
+
+@numba.njit(cache=True)
+def _intern_rows(slots, dims, n, rows):  # pragma: no cover - compiled
+    """Id of every row of ``rows`` (m, 9) among the states ``dims[:n]`` indexed by the
+    open-addressing table ``slots`` (-1: empty; room for every new row, at most half full);
+    new rows are appended to ``dims`` and ``slots``. Returns (ids, new n)."""
+    mask = slots.shape[0] - 1
+    out = np.empty(rows.shape[0], np.int64)
+    for j in range(rows.shape[0]):
+        for d in range(dims.shape[1]):       # candidate slot for the row (kept if new)
+            dims[n, d] = rows[j, d]
+        h = _hash_row(dims, n, mask)
+        while True:
+            sid = slots[h]
+            if sid < 0:
+                slots[h] = n
+                out[j] = n
+                n += 1
+                break
+            same = True
+            for d in range(dims.shape[1]):
+                if dims[sid, d] != rows[j, d]:
+                    same = False
+                    break
+            if same:
+                out[j] = sid
+                break
+            h = (h + 1) & mask
+    return out, n
+
+
+@numba.njit(cache=True)
+def _index_rows(slots, dims, n):  # pragma: no cover - compiled
+    """Rebuild the open-addressing table ``slots`` (all -1) over ``dims[:n]``."""
+    mask = slots.shape[0] - 1
+    for j in range(n):
+        h = _hash_row(dims, j, mask)
+        while slots[h] >= 0:
+            h = (h + 1) & mask
+        slots[h] = j
+
+
 class _StateRegistry:
-    """Interns remaining-size vectors (tuples over DIMS) as consecutive integer ids."""
+    """Interns remaining-size vectors (rows over DIMS) as consecutive integer ids: the
+    vectors in id order and an open-addressing hash index over them (compiled; numba's typed
+    dict would cost seconds of compilation)."""
 
     def __init__(self) -> None:
-        self.ids: dict[tuple[int, ...], int] = {}
-        self.dims = np.zeros((0, len(DIMS)), np.int64)
-        self._pending: list[tuple[int, ...]] = []
+        self.n = 0
+        self._dims = np.zeros((0, len(DIMS)), np.int64)
+        self._slots = np.full(0, -1, np.int64)
         self._derived: dict[str, np.ndarray] = {}
 
+    def intern_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Ids of the states ``rows`` (m, len(DIMS)), new ones added."""
+        rows = np.ascontiguousarray(rows, np.int64)
+        need = self.n + rows.shape[0]
+        if self._dims.shape[0] < need:
+            grown = np.empty((max(2 * self._dims.shape[0], need), len(DIMS)), np.int64)
+            grown[:self.n] = self._dims[:self.n]
+            self._dims = grown
+        if self._slots.size < 2 * need:
+            self._slots = np.full(1 << max(4, int(2 * need - 1).bit_length()), -1, np.int64)
+            _index_rows(self._slots, self._dims, self.n)
+        sids, self.n = _intern_rows(self._slots, self._dims, self.n, rows)
+        return sids
+
     def intern(self, state: tuple[int, ...]) -> int:
-        sid = self.ids.get(state)
-        if sid is None:
-            sid = len(self.ids)
-            self.ids[state] = sid
-            self._pending.append(state)
-        return sid
+        """Id of one state."""
+        return int(self.intern_rows(np.array([state], np.int64))[0])
 
     def array(self) -> np.ndarray:
-        if self._pending:
-            self.dims = np.concatenate([self.dims, np.array(self._pending, np.int64)])
-            self._pending = []
-        return self.dims
+        """The states in id order, (n, len(DIMS))."""
+        return self._dims[:self.n]
 
     def derived(self, name: str) -> np.ndarray:
         """Per state: ``placed`` (no weight dimension left) or the product of ``name``'s
         remaining sizes (``all``: every dimension), cached until new states are added."""
         if name == "placed":
-            if self._derived.get("placed", np.zeros(0)).shape[0] != self.array().shape[0]:
+            if self._derived.get("placed", np.zeros(0)).shape[0] != self.n:
                 self._derived["placed"] = np.all(
-                    self.dims[:, [DIM_INDEX[d] for d in WEIGHT_DIMS]] == 1, axis=1)
+                    self.array()[:, [DIM_INDEX[d] for d in WEIGHT_DIMS]] == 1, axis=1)
             return self._derived["placed"]
         return _products(self.array(), name, self._derived)
 
@@ -100,14 +163,15 @@ class _StateRegistry:
 class _LevelTable:
     """(state id, capacity) -> (factors over DIMS, next state id) of one level.
 
-    A dense integer table ``row[state id, capacity index]`` (-1: not computed yet) points into
-    append-only arrays of factors and next states, so a lookup is one gather."""
+    A dense integer table ``link[state id, capacity index]`` (-1: not computed yet) holds
+    ``row << 32 | next state id``, ``row`` pointing into append-only arrays of factors and next
+    states: a lookup is one gather, and a compiled walk up the levels one load per level."""
 
     def __init__(self, level: int) -> None:
         self.level = level
         self.cap_index: dict[int, int] = {}
         self.caps: list[int] = []
-        self.row = np.full((0, 0), -1, np.int64)
+        self.link = np.full((0, 0), -1, np.int64)
         self.n_rows = 0
         self.factors = np.zeros((0, len(DIMS)), np.int32)  # int32 halves the gathers
         self.next_state = np.zeros(0, np.int64)
@@ -123,25 +187,25 @@ class _LevelTable:
         return np.array([self.cap_index[c] for c in uniq.tolist()], np.int64)[inv.reshape(-1)]
 
     def _grow(self, n_states: int) -> None:
-        n_s, n_c = self.row.shape
+        n_s, n_c = self.link.shape
         if n_states <= n_s and len(self.caps) <= n_c:
             return
         grown = np.full((max(n_states, 2 * n_s), max(len(self.caps), n_c)), -1, np.int64)
-        grown[:n_s, :n_c] = self.row
-        self.row = grown
+        grown[:n_s, :n_c] = self.link
+        self.link = grown
 
-    def lookup(self, states: np.ndarray, cap_idx: np.ndarray,
-               registry: _StateRegistry) -> np.ndarray:
+    def lookup(self, states: np.ndarray, cap_idx: np.ndarray, registry: _StateRegistry,
+               rule: RuleKernel) -> np.ndarray:
         """Row index into this table for every (state, capacity index) pair (same shapes),
         computing unseen pairs first."""
-        self._grow(len(registry.ids))
-        rows = self.row[states, cap_idx]
+        self._grow(registry.n)
+        rows = self.link[states, cap_idx] >> 32
         miss = rows < 0
         if np.any(miss):
-            n_c = self.row.shape[1]
+            n_c = self.link.shape[1]
             new = np.unique(states[miss] * n_c + cap_idx[miss])
-            self._add(new // n_c, new % n_c, registry)
-            rows = self.row[states, cap_idx]
+            self._add(new // n_c, new % n_c, registry, rule)
+            rows = self.link[states, cap_idx] >> 32
         return rows
 
     def derived(self, name: str) -> np.ndarray:
@@ -149,15 +213,15 @@ class _LevelTable:
         dimension), int64, cached until the table grows."""
         return _products(self.factors, name, self._derived)
 
-    def _add(self, sids: np.ndarray, cis: np.ndarray, registry: _StateRegistry) -> None:
+    def _add(self, sids: np.ndarray, cis: np.ndarray, registry: _StateRegistry,
+             rule: RuleKernel) -> None:
         states = registry.array()
-        fac = np.empty((sids.size, len(DIMS)), np.int32)
-        nxt = np.empty(sids.size, np.int64)
-        for j, (sid, ci) in enumerate(zip(sids.tolist(), cis.tolist(), strict=True)):
-            f, left = _pack_level(self.level, tuple(states[sid].tolist()), self.caps[ci])
-            fac[j] = f
-            nxt[j] = registry.intern(left)
-        self.row[sids, cis] = self.n_rows + np.arange(sids.size)
+        caps = np.array(self.caps, np.int64)[cis]
+        fac, left = rule.pack_levels(self.level, states[sids], caps)
+        nxt = registry.intern_rows(left)
+        if self.n_rows + sids.size >= 1 << 31 or registry.n >= 1 << 31:
+            raise ImcoptError("packing tables full (2**31 entries or states)")
+        self.link[sids, cis] = ((self.n_rows + np.arange(sids.size)) << 32) | nxt
         self.n_rows += sids.size
         self.factors = np.concatenate([self.factors, fac])
         self.next_state = np.concatenate([self.next_state, nxt])
@@ -169,6 +233,7 @@ class PackingCache:
     def __init__(self) -> None:
         self.registry = _StateRegistry()
         self.tables = [_LevelTable(i) for i in range(len(LEVELS))]
+        self.rule = RuleKernel()
 
     def clear(self) -> None:
         self.__init__()
@@ -176,6 +241,45 @@ class PackingCache:
     @property
     def n_entries(self) -> int:
         return int(sum(t.n_rows for t in self.tables))
+
+    def compiled_tables(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...],
+                                        tuple[np.ndarray, ...], np.ndarray]:
+        """(link tables, factor tables, factor products) of the five levels and the state
+        dimensions, for compiled walks up the levels (`cimloop_kernel`); every link table
+        first grown to cover every known state. A walk from state ``s`` with capacity index
+        ``ci`` reads ``x = link[s, ci]`` (< 0: not computed yet, see `fill`), the level's
+        factors ``factors[x >> 32]`` and the next level's state ``x & (2**32 - 1)``."""
+        n_states = self.registry.n
+        for t in self.tables:
+            t._grow(n_states)
+        return (tuple(t.link for t in self.tables), tuple(t.factors for t in self.tables),
+                tuple(t.derived("all") for t in self.tables[2:]), self.registry.array())
+
+    def fill(self, levels: np.ndarray, states: np.ndarray, cap_idx: np.ndarray) -> None:
+        """Compute the table entries (level, state id, capacity index) a compiled walk found
+        missing (repeats allowed; an entry it marked -2 counts as missing). If computing
+        fails, the entries are left missing (-1)."""
+        try:
+            for lvl in np.unique(levels).tolist():
+                t = self.tables[lvl]
+                at = levels == lvl
+                t._grow(self.registry.n)
+                n_c = t.link.shape[1]
+                new = np.unique(states[at] * n_c + cap_idx[at])
+                new = new[t.link[new // n_c, new % n_c] < 0]
+                t._add(new // n_c, new % n_c, self.registry, self.rule)
+        except BaseException:
+            for lvl, s, c in zip(levels.tolist(), states.tolist(), cap_idx.tolist(),
+                                 strict=True):
+                link = self.tables[lvl].link
+                if s < link.shape[0] and c < link.shape[1] and link[s, c] == -2:
+                    link[s, c] = -1
+            raise
+
+    def unmark(self) -> None:
+        """Forget every entry a compiled walk marked missing (-2) and nobody computed."""
+        for t in self.tables:
+            t.link[t.link == -2] = -1
 
 
 DEFAULT_CACHE = PackingCache()
@@ -223,7 +327,20 @@ def weight_slices(bits_per_cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return wbps, -(-_WEIGHT_BITS // wbps)
 
 
-def pack(
+@dataclass(frozen=True, eq=False)
+class PackingStart:
+    """Where the packing of a batch starts: ``init`` (n_combos, n_l) state ids of every
+    (weight slices, memory) combination x layer, ``combo`` (n_d,) each design's combination,
+    ``cap_idx`` (n_d, 5) each design's capacity index in every level table."""
+
+    init: np.ndarray
+    combo: np.ndarray
+    cap_idx: np.ndarray
+    slices: np.ndarray
+    wbps: np.ndarray
+
+
+def start(
     layers: dict[str, np.ndarray],
     is_sram: np.ndarray,
     bits_per_cell: np.ndarray,
@@ -232,14 +349,9 @@ def pack(
     macros_per_tile: np.ndarray,
     tiles_per_group: np.ndarray,
     router_groups: np.ndarray,
-    cache: PackingCache | None = None,
-) -> Packing:
-    """Pack every layer (dict of per-layer arrays N, C, M, R, S, P, Q, G) on every design.
-
-    Design arrays have shape (n_d,); the result arrays (n_d, n_l). No Python loop runs per
-    design-layer: each level is one table lookup; unseen keys are computed once.
-    """
-    cache = DEFAULT_CACHE if cache is None else cache
+    cache: PackingCache,
+) -> PackingStart:
+    """Check the inputs of a packing, intern its initial states and index its capacities."""
     is_sram = np.asarray(is_sram, bool)
     n_d = is_sram.size
     lay = {k: np.asarray(layers[k], np.int64) for k in ("N", "C", "M", "R", "S", "P", "Q", "G")}
@@ -259,30 +371,58 @@ def pack(
 
     # initial states: one per (layer, slices, sram); SRAM removes all of Q first (GLB loop)
     reg = cache.registry
-    combos, combo_inv = np.unique(np.stack([slices, is_sram.astype(np.int64)], 1), axis=0,
-                                  return_inverse=True)
-    combo_inv = combo_inv.reshape(-1)
-    init = np.empty((combos.shape[0], n_l), np.int64)
-    base = [lay["R"], lay["S"], lay["M"], lay["C"], lay["G"], lay["P"], lay["Q"], lay["N"]]
-    base_t = list(zip(*[b.tolist() for b in base], strict=True))
-    for c, (y, sram) in enumerate(combos.tolist()):
-        for j, (r, s, m, ch, g, p, q, nb) in enumerate(base_t):
-            init[c, j] = reg.intern((y, r, s, m, ch, g, p, 1 if sram else q, nb))
-    state = init[combo_inv]                      # (n_d, n_l)
+    uniq, combo_inv = np.unique(slices * 2 + is_sram, return_inverse=True)
+    combos = np.stack([uniq // 2, uniq % 2], 1)          # (weight slices, sram)
+    rows = np.empty((combos.shape[0], n_l, len(DIMS)), np.int64)
+    for d, k in enumerate(DIMS):
+        if k != "Y":
+            rows[:, :, d] = lay[k][None, :]
+    rows[:, :, DIM_INDEX["Y"]] = combos[:, :1]
+    rows[:, :, DIM_INDEX["Q"]] = np.where(combos[:, 1:] == 1, 1, lay["Q"][None, :])
+    init = reg.intern_rows(rows.reshape(-1, len(DIMS))).reshape(combos.shape[0], n_l)
+    cap_idx = np.stack([t.capacity_index(c) for t, c in zip(cache.tables, caps, strict=True)],
+                       1)
+    return PackingStart(init=init, combo=combo_inv.reshape(-1), cap_idx=cap_idx,
+                        slices=slices, wbps=wbps)
+
+
+def pack(
+    layers: dict[str, np.ndarray],
+    is_sram: np.ndarray,
+    bits_per_cell: np.ndarray,
+    xbar_rows: np.ndarray,
+    xbar_cols: np.ndarray,
+    macros_per_tile: np.ndarray,
+    tiles_per_group: np.ndarray,
+    router_groups: np.ndarray,
+    cache: PackingCache | None = None,
+) -> Packing:
+    """Pack every layer (dict of per-layer arrays N, C, M, R, S, P, Q, G) on every design.
+
+    Design arrays have shape (n_d,); the result arrays (n_d, n_l). No Python loop runs per
+    design-layer: each level is one table lookup; unseen keys are computed once.
+    """
+    cache = DEFAULT_CACHE if cache is None else cache
+    is_sram = np.asarray(is_sram, bool)
+    st = start(layers, is_sram, bits_per_cell, xbar_rows, xbar_cols, macros_per_tile,
+               tiles_per_group, router_groups, cache)
+    reg = cache.registry
+    Q = np.asarray(layers["Q"], np.int64)
 
     # level by level over the distinct capacity prefixes of the designs (a level's result
     # depends only on the combo and the capacities up to it): early levels see few groups
     factors: dict[str, np.ndarray] = {}
     row_of: dict[str, np.ndarray] = {}           # each design-layer's row of each level table
-    group, gstate = combo_inv, init              # each design's group; each group's states
-    for lvl, (name, cap) in enumerate(zip(LEVEL_NAMES, caps, strict=True)):
+    group, gstate = st.combo, st.init            # each design's group; each group's states
+    for lvl, name in enumerate(LEVEL_NAMES):
         table = cache.tables[lvl]
-        ci = table.capacity_index(cap)
+        ci = st.cap_idx[:, lvl]
         _, first, inv = np.unique(group * (len(table.caps) + 1) + ci, return_index=True,
                                   return_inverse=True)
         inv = inv.reshape(-1)
         g_states = gstate[group[first]]          # (n_groups, n_l)
-        rows = table.lookup(g_states, np.broadcast_to(ci[first][:, None], g_states.shape), reg)
+        rows = table.lookup(g_states, np.broadcast_to(ci[first][:, None], g_states.shape), reg,
+                            cache.rule)
         row_of[name] = rows[inv]
         factors[name] = table.factors[row_of[name]]
         group, gstate = inv, table.next_state[rows]
@@ -297,8 +437,8 @@ def pack(
                    * t[3].derived("all")[row_of["tile_in_chip"]]
                    * t[4].derived("all")[row_of["shared_router_group"]])
     weights_placed = reg.derived("placed")[state]
-    cycles = np.where(is_sram[:, None], lay["Q"][None, :] * reg.derived("all")[state],
+    cycles = np.where(is_sram[:, None], Q[None, :] * reg.derived("all")[state],
                       reg.derived("PQN")[state])
-    return Packing(factors=factors, left=left, slices=slices, wbps=wbps, rows_used=rows_used,
-                   cols_used=cols_used, arrays_used=arrays_used, cycles=cycles,
-                   weights_placed=weights_placed)
+    return Packing(factors=factors, left=left, slices=st.slices, wbps=st.wbps,
+                   rows_used=rows_used, cols_used=cols_used, arrays_used=arrays_used,
+                   cycles=cycles, weights_placed=weights_placed)
