@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         for convention in ("physical", "cimloop"):
             try:
                 r = paper_size_run(space, wl, agg, convention)
-            except ImcoptError as exc:   # e.g. cimloop has no model of attention layers
+            except ImcoptError as exc:   # a convention that cannot model the workloads
                 print(f"paper-size run {label:<24} {convention:<9}      n/a ({exc})",
                       flush=True)
                 continue

@@ -194,11 +194,10 @@ def _layer(**kw):
     (_layer(weight_bits=4), "layer 'l0' has weight_bits = 4"),
     (_layer(input_bits=4), "layer 'l0' has input_bits = 4"),
     (_layer(output_bits=16), "layer 'l0' has output_bits = 16"),
-    (_layer(dynamic=True), "dynamic .* layer 'l0'"),
 ])
 def test_cimloop_refuses_what_it_cannot_model(layer, match):
-    """CiMLoop's runs are 8-bit weight layers: 4-bit or attention layers would silently get
-    the 8-bit energy, so the convention rejects them, naming the layer and the parameter."""
+    """CiMLoop's runs are 8-bit: 4-bit layers would silently get the 8-bit energy, so the
+    convention rejects them, naming the layer and the parameter."""
     ok = Workload.from_records("ok", [_layer()])
     bad = Workload.from_records("bad", [_layer(layer="l0") | {"layer": "l9"}, layer])
     d = DesignBatch.from_dict({"memory": "RRAM"})
@@ -210,6 +209,23 @@ def test_cimloop_refuses_what_it_cannot_model(layer, match):
     # the problem checks once, at construction, instead of rejecting every design later
     with pytest.raises(ImcoptError, match=match):
         JointIMCProblem(SearchSpace.load("rram-paper"), [ok, bad], convention="cimloop")
+
+
+def test_cimloop_counts_dynamic_layers_as_weight_layers():
+    """CiMLoop ran its transformers' matrix multiplies as conv-like weight layers: under the
+    cimloop convention a dynamic (activation x activation) layer costs what the same layer
+    with weights costs, while the physical convention writes its operand at run time."""
+    dyn = Workload.from_records("w", [_layer(), _layer(layer="att", C=64, M=128, R=1, S=1,
+                                                       P=128, Q=1, G=4, dynamic=True)])
+    static = Workload.from_records("w", [_layer(), _layer(layer="att", C=64, M=128, R=1, S=1,
+                                                          P=128, Q=1, G=4)])
+    d = _mixed_batch(np.random.default_rng(3), 60)
+    a, b = evaluate(d, dyn, convention="cimloop"), evaluate(d, static, convention="cimloop")
+    for field in ("energy_j", "latency_s", "area_mm2", "valid"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+    p_dyn = evaluate(d, dyn, convention="physical").energy_j
+    p_static = evaluate(d, static, convention="physical").energy_j
+    assert not np.array_equal(p_dyn, p_static)
 
 
 # -- reference data -----------------------------------------------------------------------------

@@ -17,8 +17,11 @@ time, GLB size, ADC bits and bits per cell enter only through per-design energie
 As in CiMLoop, there is one ADC per column: ``adcs_per_macro`` is ignored (CM §6.4);
 ``adc_bits`` other than 5 rescales ADC energy and area by NeuroSim's resolution table (§5A).
 Not modelled (rejected by `CimloopModel.check_workloads`): layers with other than 8-bit
-weights / inputs / outputs (CiMLoop's runs are 8-bit, CM §2) and dynamic (activation x
-activation) layers.
+weights / inputs / outputs (CiMLoop's runs are 8-bit, CM §2). Dynamic (activation x
+activation) layers are counted as CiMLoop counted the matrix multiplies of its transformer
+workloads (reference README: "the matrix multiplies of those transformers as conv-like
+layers"): as weight layers, their run-time operand held in the arrays like weights (and, in
+SRAM runs, fetched from DRAM like weights).
 """
 
 from __future__ import annotations
@@ -281,8 +284,9 @@ def feature_energies_j(table: ActionTable) -> dict[str, np.ndarray]:
 
 # -- evaluation ---------------------------------------------------------------------------------
 def check_workloads(stack: WorkloadStack) -> None:
-    """Reject layers the convention cannot model: CiMLoop's runs are 8-bit (CM §2) and have
-    no activation x activation layers; their energy here would silently be the 8-bit one."""
+    """Reject layers the convention cannot model: CiMLoop's runs are 8-bit (CM §2); other
+    widths would silently get the 8-bit energy. (Dynamic layers are counted as CiMLoop's
+    conv-like transformer layers: see the module docstring.)"""
     for field in ("weight_bits", "input_bits", "output_bits"):
         bad = np.flatnonzero(getattr(stack, field) != 8)
         if bad.size:
@@ -291,12 +295,6 @@ def check_workloads(stack: WorkloadStack) -> None:
                               f"runs): workload {w!r} layer {name!r} has {field} = "
                               f"{int(getattr(stack, field)[bad[0]])}; use convention "
                               f"'physical'")
-    dyn = np.flatnonzero(stack.dynamic)
-    if dyn.size:
-        w, name = _layer_name(stack, int(dyn[0]))
-        raise ImcoptError(f"the cimloop convention cannot model dynamic (activation x "
-                          f"activation) layers: workload {w!r} layer {name!r} ({dyn.size} such "
-                          f"layer(s)); use convention 'physical'")
 
 
 def _layer_name(stack: WorkloadStack, j: int) -> tuple[str, str]:
