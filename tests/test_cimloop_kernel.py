@@ -33,10 +33,7 @@ def _structures(space: str, n: int, seed: int) -> DesignBatch:
 
 def _kernel_counts(d: DesignBatch, cache: PackingCache) -> dict[str, np.ndarray]:
     lc = ccn._layer_classes(STACK, ACT)
-    u = lc["first"]
-    layers = {k: getattr(STACK, k)[u] for k in ("N", "C", "M", "R", "S", "P", "Q", "G",
-                                                "h_stride", "w_stride", "macs")}
-    return summed_counts(d, lc, layers, cache)
+    return summed_counts(d, lc, ccn.class_layers(STACK, lc), cache)
 
 
 @pytest.mark.parametrize("space", list_spaces())

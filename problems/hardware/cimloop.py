@@ -41,7 +41,7 @@ from problems.hardware.cimloop_area import (
     sram_write_key,
     sram_write_node_key,
 )
-from problems.hardware.cimloop_counts import structure_counts
+from problems.hardware.cimloop_counts import structure_counts, tensor_bits
 from problems.hardware.cimloop_data import DATA_FILES, average_input_values, load_calibration
 from problems.hardware.design import DesignBatch
 from problems.hardware.model import AREA_PREFIX, ActionTable, BlockBounds, CostModel, Screen
@@ -222,9 +222,8 @@ def _energy_coefficients(designs: DesignBatch, calibration: dict | None) -> dict
 def _layer_totals(stack: WorkloadStack) -> dict[str, np.ndarray]:
     """Design-independent counts per workload: weight bits (DRAM fetch) and input tensor bits
     (GLB fills), (n_w,)."""
-    N, C, G, R, S, P, Q = stack.N, stack.C, stack.G, stack.R, stack.S, stack.P, stack.Q
-    in_bits = (N * C * G * ((P - 1) * stack.h_stride + R) * ((Q - 1) * stack.w_stride + S)
-               * cc.INPUT_BITS).astype(float)
+    in_bits, _ = tensor_bits(*(getattr(stack, k) for k in ("N", "C", "M", "G", "R", "S", "P",
+                                                             "Q", "h_stride", "w_stride")))
     seg = stack.offsets[:-1]
     return {"weight_bits": np.add.reduceat((stack.weights * cc.WEIGHT_BITS).astype(float), seg),
             "input_tensor_bits": np.add.reduceat(in_bits, seg)}

@@ -43,6 +43,18 @@ MEMO_MAX_ELEMENTS = 1_000_000   # structures x workloads kept per workload stack
 MEMO_MAX_STACKS = 4             # workload stacks kept
 
 
+def tensor_bits(N: np.ndarray, C: np.ndarray, M: np.ndarray, G: np.ndarray, R: np.ndarray,
+                S: np.ndarray, P: np.ndarray, Q: np.ndarray, h_stride: np.ndarray,
+                w_stride: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(input, output) tensor bits per layer, float: N x C x G x ((P-1) hs + R) x
+    ((Q-1) ws + S) x 8 (the input tensor with the layer's strides; CM §6.9 guessed stride 1
+    from the YAML spelling, the stored energies prefer the strides, mobilenet_v3 most) and
+    N x M x G x P x Q x 8."""
+    in_bits = (N * C * G * ((P - 1) * h_stride + R) * ((Q - 1) * w_stride + S)
+               * cc.INPUT_BITS).astype(float)
+    return in_bits, (N * M * G * P * Q * cc.OUTPUT_BITS).astype(float)
+
+
 def spatial_factors(pk: Packing, levels: tuple[str, ...] | None = None) -> np.ndarray:
     """Product of every dimension's spatial factors over packing levels (all by default),
     (n_d, n_l, len(DIMS)) int64."""
@@ -133,11 +145,7 @@ def counts_reference(designs: DesignBatch, stack: WorkloadStack, act: np.ndarray
     N, C, M, G = (layers[k] for k in ("N", "C", "M", "G"))
     R, S, P, Q = (layers[k] for k in ("R", "S", "P", "Q"))
     hs, ws = stack.h_stride[u], stack.w_stride[u]
-    out_bits = (N * M * G * P * Q * cc.OUTPUT_BITS).astype(float)[None, :]
-    # input tensor with the layer's strides: (P-1) stride + R rows (CM §6.9 guessed stride 1
-    # from the YAML spelling; the stored energies prefer the strides, mobilenet_v3 most)
-    in_bits = (N * C * G * ((P - 1) * hs + R) * ((Q - 1) * ws + S) * cc.INPUT_BITS
-               ).astype(float)[None, :]
+    in_bits, out_bits = (b[None, :] for b in tensor_bits(N, C, M, G, R, S, P, Q, hs, ws))
     # activation traffic: outputs once per reduction pass, inputs once per weight pass (SRAM)
     lv = pk.left
     red_left = (lv[..., i["C"]] * lv[..., i["R"]] * lv[..., i["S"]] * lv[..., i["Y"]]
@@ -176,8 +184,7 @@ def counts_reference(designs: DesignBatch, stack: WorkloadStack, act: np.ndarray
     out = {k: v @ w for k, (v, w) in per_class.items()}
     # cell reads = MACs x slices, x activity
     out["cell_reads_active"] = slices * lc["macs_active"].sum(axis=0)[None, :]
-    cells = (d.xbar_rows * d.xbar_cols * d.macros_per_tile * d.tiles_per_group
-             * d.router_groups).astype(float)
+    cells = d.n_cells.astype(float)
     mpc = stack.macs[u].astype(float)[None, :] / cycles
     out["macs_per_cycle_max"] = np.stack(
         [mpc[:, m].max(axis=1) for m in lc["members"]], 1) / cells[:, None]
@@ -185,20 +192,26 @@ def counts_reference(designs: DesignBatch, stack: WorkloadStack, act: np.ndarray
     return out
 
 
+def class_layers(stack: WorkloadStack, classes: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What `cimloop_kernel.summed_counts` reads of each layer class (`_layer_classes`): its
+    shape, strides, MACs and tensor bits."""
+    u = classes["first"]
+    layers = {k: getattr(stack, k)[u] for k in (*_LAYER_DIMS, "h_stride", "w_stride", "macs")}
+    layers["in_bits"], layers["out_bits"] = tensor_bits(
+        *(layers[k] for k in ("N", "C", "M", "G", "R", "S", "P", "Q", "h_stride", "w_stride")))
+    return layers
+
+
 def _compute(designs: DesignBatch, stack: WorkloadStack, act: np.ndarray
              ) -> dict[str, np.ndarray]:
     """`COUNT_NAMES` of every design of ``designs`` (one per structure), (n_d, n_w), by the
     compiled kernel; the per-layer work runs once per distinct layer shape."""
     lc = _layer_classes(stack, act)
-    u = lc["first"]
-    layers = {k: getattr(stack, k)[u] for k in (*_LAYER_DIMS, "h_stride", "w_stride", "macs")}
-    got = summed_counts(designs, lc, layers, DEFAULT_CACHE)
+    got = summed_counts(designs, lc, class_layers(stack, lc), DEFAULT_CACHE)
     out = {k: got[k] for k in SUMMED}
     out["cell_reads_active"] = (weight_slices(designs.bits_per_cell)[1].astype(float)[:, None]
                                 * lc["macs_active"].sum(axis=0)[None, :])
-    cells = (designs.xbar_rows * designs.xbar_cols * designs.macros_per_tile
-             * designs.tiles_per_group * designs.router_groups).astype(float)
-    out["macs_per_cycle_max"] = got["mpc"] / cells[:, None]
+    out["macs_per_cycle_max"] = got["mpc"] / designs.n_cells.astype(float)[:, None]
     out["placed"] = got["placed"]
     return out
 
@@ -215,11 +228,6 @@ class _Entries:
     @property
     def n(self) -> int:
         return int(self.codes.size)
-
-    @property
-    def data(self) -> dict[str, np.ndarray]:
-        """The memoized arrays, one row per entry."""
-        return {k: v[:self.n] for k, v in self._data.items()}
 
     def add(self, codes: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """Add the entries of ``codes`` (sorted, none present yet)."""

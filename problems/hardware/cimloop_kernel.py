@@ -226,7 +226,8 @@ def summed_counts(designs: DesignBatch, classes: dict[str, np.ndarray],
     of every design of ``designs`` (one per structure), (n_d, n_w) each.
 
     ``classes``: the layer classes' per-workload weights (`cimloop_counts._layer_classes`);
-    ``layers``: the class shapes (N, C, M, R, S, P, Q, G, h_stride, w_stride) and MACs."""
+    ``layers``: the class shapes (N, C, M, R, S, P, Q, G, h_stride, w_stride), MACs and
+    input / output tensor bits (`cimloop_counts.tensor_bits`)."""
     d = designs
     st = start(layers, d.is_sram, d.bits_per_cell, d.xbar_rows, d.xbar_cols,
                d.macros_per_tile, d.tiles_per_group, d.router_groups, cache)
@@ -238,10 +239,8 @@ def summed_counts(designs: DesignBatch, classes: dict[str, np.ndarray],
     n_w = classes["count"].shape[1]
     lay = np.stack([np.asarray(layers[k], np.int64) for k in (*_LAYER_COLS, "h_stride",
                                                                "w_stride")], 1)
-    N, C, M, G, R, S, P, Q, hs, ws = lay.T
-    in_bits_b = (N * C * G * ((P - 1) * hs + R) * ((Q - 1) * ws + S) * cc.INPUT_BITS
-                 ).astype(float)
-    out_bits_b = (N * M * G * P * Q * cc.OUTPUT_BITS).astype(float)
+    in_bits_b = np.asarray(layers["in_bits"], float)
+    out_bits_b = np.asarray(layers["out_bits"], float)
     out = np.empty((n_s, n_w, len(SUMMED)))
     mpc = np.empty((n_s, n_w))
     placed = np.empty((n_s, n_w), bool)

@@ -202,11 +202,19 @@ class _LevelTable:
         rows = self.link[states, cap_idx] >> 32
         miss = rows < 0
         if np.any(miss):
-            n_c = self.link.shape[1]
-            new = np.unique(states[miss] * n_c + cap_idx[miss])
-            self._add(new // n_c, new % n_c, registry, rule)
+            self.add_missing(states[miss], cap_idx[miss], registry, rule)
             rows = self.link[states, cap_idx] >> 32
         return rows
+
+    def add_missing(self, states: np.ndarray, cap_idx: np.ndarray, registry: _StateRegistry,
+                    rule: RuleKernel) -> None:
+        """Compute the entries (state id, capacity index) not computed yet (repeats and
+        computed ones allowed; -1 or a walk's -2 mark count as not computed)."""
+        self._grow(registry.n)
+        n_c = self.link.shape[1]
+        new = np.unique(states * n_c + cap_idx)
+        new = new[self.link[new // n_c, new % n_c] < 0]
+        self._add(new // n_c, new % n_c, registry, rule)
 
     def derived(self, name: str) -> np.ndarray:
         """Per table row: product of the factors of ``name``'s dimensions (``all``: every
@@ -261,13 +269,8 @@ class PackingCache:
         fails, the entries are left missing (-1)."""
         try:
             for lvl in np.unique(levels).tolist():
-                t = self.tables[lvl]
                 at = levels == lvl
-                t._grow(self.registry.n)
-                n_c = t.link.shape[1]
-                new = np.unique(states[at] * n_c + cap_idx[at])
-                new = new[t.link[new // n_c, new % n_c] < 0]
-                t._add(new // n_c, new % n_c, self.registry, self.rule)
+                self.tables[lvl].add_missing(states[at], cap_idx[at], self.registry, self.rule)
         except BaseException:
             for lvl, s, c in zip(levels.tolist(), states.tolist(), cap_idx.tolist(),
                                  strict=True):
