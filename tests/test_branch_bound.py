@@ -18,6 +18,8 @@ from problems.spaces import SearchSpace, Variable, list_spaces
 from problems.workloads import WorkloadStack, load_workloads
 
 STACK = WorkloadStack.of(load_workloads("paper-4"))
+#: nine workloads, with attention layers (cimloop counts them as weight layers)
+STACK9 = WorkloadStack.of(load_workloads("paper-9"))
 MAX_SIZE = 3000
 
 
@@ -59,6 +61,24 @@ def test_bound_equals_enumeration(space_name: str, convention: str, seed: int, a
                             flat_range=rng, method="bound")
     assert_same(got, ref)
     assert 0 <= got.n_evaluated <= got.n_designs
+
+
+@pytest.mark.parametrize("space_name", list_spaces())
+@pytest.mark.parametrize("convention", ["physical", "cimloop"])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), agg=st.sampled_from(["max", "mean", "geomean"]),
+       budget=st.sampled_from([None, 150.0]))
+def test_bound_equals_enumeration_on_nine_workloads(space_name: str, convention: str, seed: int,
+                                                    agg: str, budget: float | None) -> None:
+    """paper-9 (the SRAM study's workloads, attention included): the bounds stay valid."""
+    space = sub_space(SearchSpace.load(space_name), np.random.default_rng(seed), MAX_SIZE, 4)
+    extra = {} if budget is None else {"area_budget_mm2": budget}
+    cfg = ObjectiveConfig(aggregate=agg, **extra)
+    ref = exhaustive_search(space, STACK9, cfg, convention, top_k=3, chunk=211,
+                            progress=False, method="enumerate")
+    got = exhaustive_search(space, STACK9, cfg, convention, top_k=3, progress=False,
+                            method="bound")
+    assert_same(got, ref)
 
 
 @pytest.mark.parametrize("convention", ["physical", "cimloop"])
