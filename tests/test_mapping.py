@@ -11,7 +11,7 @@ from problems.errors import ImcoptError
 from problems.hardware.cost import evaluate
 from problems.hardware.deployment import Deployment, lifetime_inferences
 from problems.hardware.design import DesignBatch
-from problems.hardware.mapping import map_workloads, tile
+from problems.hardware.mapping import map_workloads, tile, tile_keys
 from problems.hardware.physical import evaluate_physical
 from problems.hardware.physical_counts import workload_counts
 from problems.objectives import ObjectiveConfig
@@ -276,3 +276,31 @@ def test_scenario_deployment_key(tmp_path) -> None:
     with pytest.raises(ImcoptError, match="need convention physical"):
         parse_study(study({"execution": "pipelined"}, convention="cimloop"))
     assert parse_study(study(None)).scenarios[0].deployment is None
+
+
+@pytest.mark.parametrize("packing", ["block-diagonal", "one-per-group"])
+def test_batch_tiling_shared_by_blocks_is_the_blocks_own(packing: str) -> None:
+    """A block mapped with its batch's tiling (`tile_keys`, as evaluate_physical does for
+    large batches) gets the mapping it would compute alone, bit for bit; a tiling that lacks a
+    design's key, or was packed otherwise, is refused."""
+    stack = WorkloadStack.of(load_workloads("paper-9"))
+    batch = _designs(400, seed=4)
+    dep = Deployment(packing=packing)
+    tiling = tile_keys(batch, stack, packing)
+    block = batch.take(slice(150, 230))
+    alone, shared = map_workloads(block, stack, dep), map_workloads(block, stack, dep, tiling)
+    for f in ("arrays_w", "resident_w", "copies_w", "copies_layer", "big", "passes_big"):
+        np.testing.assert_array_equal(getattr(shared, f), getattr(alone, f), err_msg=f)
+    for f in ("arrays", "read_factor", "cells_allocated"):
+        np.testing.assert_array_equal(getattr(shared.tiling, f)[shared.key],
+                                      getattr(alone.tiling, f)[alone.key], err_msg=f)
+    a = workload_counts(block, stack, dep)
+    b = workload_counts(block, stack, dep, tiling=tiling)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    with pytest.raises(ValueError, match="not in this tiling"):
+        map_workloads(batch, stack, dep, tile_keys(block, stack, packing))
+    other = "one-per-group" if packing == "block-diagonal" else "block-diagonal"
+    with pytest.raises(ValueError, match="packed"):
+        map_workloads(block, stack, Deployment(packing=other), tiling)

@@ -46,12 +46,16 @@ from problems.hardware.design import DesignBatch
 from problems.workloads.stack import WorkloadStack
 
 
+def key_codes(designs: DesignBatch) -> np.ndarray:
+    """Each design's mapping key (xbar_rows, xbar_cols, bits_per_cell) as one integer."""
+    d = designs
+    return (d.xbar_rows * 8193 + d.xbar_cols) * 9 + d.bits_per_cell
+
+
 def mapping_keys(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
     """Unique (xbar_rows, xbar_cols, bits_per_cell) combinations (index of a design holding
     each) and each design's key index."""
-    d = designs
-    key = (d.xbar_rows * 8193 + d.xbar_cols) * 9 + d.bits_per_cell
-    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    _, first, inv = np.unique(key_codes(designs), return_index=True, return_inverse=True)
     return first, inv.reshape(-1)
 
 
@@ -111,6 +115,34 @@ def tile(xbar_rows: np.ndarray, xbar_cols: np.ndarray, bits_per_cell: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
+class KeyTiling:
+    """The `Tiling` of a batch's mapping keys (``codes``, sorted `key_codes`), computed once and
+    shared by the blocks the batch is evaluated in."""
+
+    codes: np.ndarray
+    tiling: Tiling
+    packing: str
+
+    def keys_of(self, designs: DesignBatch) -> np.ndarray:
+        """Each design's row of ``tiling`` (its key must be one of ``codes``)."""
+        code = key_codes(designs)
+        at = np.minimum(np.searchsorted(self.codes, code), self.codes.size - 1)
+        if not np.array_equal(self.codes[at], code):
+            raise ValueError("a design's mapping key is not in this tiling")
+        return at
+
+
+def tile_keys(designs: DesignBatch, stack: WorkloadStack,
+              packing: str = "block-diagonal") -> KeyTiling:
+    """`KeyTiling` of every mapping key of ``designs``."""
+    d = designs
+    codes, first = np.unique(key_codes(d), return_index=True)
+    return KeyTiling(codes=codes, packing=packing,
+                     tiling=tile(d.xbar_rows[first], d.xbar_cols[first], d.bits_per_cell[first],
+                                 stack, packing))
+
+
+@dataclass(frozen=True, eq=False)
 class Mapping:
     """The mapping of a workload stack on a design batch.
 
@@ -139,13 +171,21 @@ class Mapping:
 
 
 def map_workloads(designs: DesignBatch, stack: WorkloadStack,
-                  deployment: Deployment | None = None) -> Mapping:
-    """Place every layer of ``stack`` on every design (vectorized; see the module docstring)."""
+                  deployment: Deployment | None = None,
+                  tiling: KeyTiling | None = None) -> Mapping:
+    """Place every layer of ``stack`` on every design (vectorized; see the module docstring).
+    ``tiling``: the tiling of a batch these designs are a block of (`tile_keys`, computed once
+    for all blocks), or None to tile their keys here."""
     dep = deployment or Deployment()
     d = designs
-    first, inv = mapping_keys(d)
-    t = tile(d.xbar_rows[first], d.xbar_cols[first], d.bits_per_cell[first], stack,
-             dep.packing)
+    if tiling is None:
+        first, inv = mapping_keys(d)
+        t = tile(d.xbar_rows[first], d.xbar_cols[first], d.bits_per_cell[first], stack,
+                 dep.packing)
+    else:
+        if tiling.packing != dep.packing:
+            raise ValueError(f"tiling packed {tiling.packing!r}, deployment {dep.packing!r}")
+        t, inv = tiling.tiling, tiling.keys_of(d)
     static = (~stack.dynamic).astype(float)
     arrays_w = (t.arrays @ (stack.membership * static[:, None]))[inv]
     nm = d.n_macros.astype(float)[:, None]

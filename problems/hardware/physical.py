@@ -55,6 +55,7 @@ from problems.errors import ImcoptError
 from problems.hardware import components as comp
 from problems.hardware.deployment import Deployment
 from problems.hardware.design import DesignBatch
+from problems.hardware.mapping import KeyTiling, tile_keys
 from problems.hardware.model import AREA_PREFIX, ActionTable, BlockBounds, CostModel, Screen
 from problems.hardware.physical_counts import ACCUMULATOR_BITS, _sum_w, workload_counts
 from problems.hardware.result import CostResult
@@ -184,9 +185,10 @@ def _evaluate_unchecked(designs: DesignBatch, stack: WorkloadStack,
 
     def sub(x: dict[str, np.ndarray], sl: slice) -> dict[str, np.ndarray]:
         return {k: v[sl] for k, v in x.items()}
+    tiling = tile_keys(designs, stack, dep.packing)      # once for every block
     slices = (slice(i, i + block) for i in range(0, len(designs), block))
     parts = [_evaluate_block(designs.take(sl), stack, breakdown, sub(costs, sl), sub(area, sl),
-                             dep) for sl in slices]
+                             dep, tiling) for sl in slices]
     return CostResult.concat(parts)
 
 
@@ -223,9 +225,10 @@ def action_table(counts: dict[str, np.ndarray], costs: dict[str, np.ndarray]) ->
 
 def _evaluate_block(designs: DesignBatch, stack: WorkloadStack, breakdown: bool,
                     c: dict[str, np.ndarray], area: dict[str, np.ndarray],
-                    dep: Deployment) -> CostResult:
-    """`evaluate_physical` on one block of designs, given its action costs and area."""
-    n = workload_counts(designs, stack, dep)
+                    dep: Deployment, tiling: KeyTiling | None = None) -> CostResult:
+    """`evaluate_physical` on one block of designs, given its action costs, area and (for a
+    block of a larger batch) the batch's tiling."""
+    n = workload_counts(designs, stack, dep, tiling=tiling)
 
     def col(x: np.ndarray) -> np.ndarray:
         return x[:, None]

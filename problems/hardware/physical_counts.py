@@ -10,7 +10,7 @@ import numpy as np
 
 from problems.hardware.deployment import Deployment
 from problems.hardware.design import DesignBatch
-from problems.hardware.mapping import Mapping, map_workloads
+from problems.hardware.mapping import KeyTiling, Mapping, map_workloads
 from problems.workloads.stack import WorkloadStack
 
 ACCUMULATOR_BITS = 24       # partial-sum word in the output buffer (8b x 8b x up to 256 terms)
@@ -46,7 +46,8 @@ def _sum_w(per_layer: np.ndarray, stack: WorkloadStack) -> np.ndarray:
 
 def workload_counts(designs: DesignBatch, stack: WorkloadStack,
                     deployment: Deployment | None = None,
-                    mapping: Mapping | None = None) -> dict[str, np.ndarray]:
+                    mapping: Mapping | None = None,
+                    tiling: KeyTiling | None = None) -> dict[str, np.ndarray]:
     """What the workload asks of each design under its mapping (`map_workloads`): action counts.
 
     Per-workload counts have shape (n_designs, n_workloads); per-layer ones carry the suffix
@@ -68,6 +69,7 @@ def workload_counts(designs: DesignBatch, stack: WorkloadStack,
     switch_rows (per-workload residency: row writes per macro of one switch, (n_d, n_w)).
     Weight writes of not-resident static layers count once per ``deployment.batch``;
     ``per-workload`` switches add their writes / ``requests_between_switches``.
+    ``tiling``: see `map_workloads` (ignored when ``mapping`` is given).
     """
     dep = deployment or Deployment()
     lc = _layer_constants(stack)
@@ -76,7 +78,7 @@ def workload_counts(designs: DesignBatch, stack: WorkloadStack,
     memb_static = memb * static[:, None]
     memb_dyn = memb * dynamic[:, None]
     d = designs
-    mp = mapping if mapping is not None else map_workloads(d, stack, dep)
+    mp = mapping if mapping is not None else map_workloads(d, stack, dep, tiling)
     t, inv = mp.tiling, mp.key
     # ---- per mapping key k: counts of every layer, (n_keys, n_layers) -------------------------
     slices_k, cols_k, rt_k, ct_k = t.slices, t.cols, t.row_tiles, t.col_tiles
