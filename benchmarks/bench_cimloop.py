@@ -11,6 +11,10 @@ inflates it less than wall time. Cases:
 - ``enumeration``: --enum-designs consecutive designs of ``rram-paper`` in 20,000-design
   chunks (mixed-radix order, as the exhaustive search evaluates them), cold caches.
 
+Then the start-up cost, separately: the first batch of a process from empty tables, for 1,000,
+10,000 and 100,000 designs, and how many packing-table entries it had to compute (a bounded,
+one-time cost per process and workload set: the whole rram-paper x paper-4 needs ~87,000).
+
 Target (issue 12): cimloop >= 10 M design-layers/s per core, physical no slower than before.
 The cimloop counts of new structures come from one compiled loop (`cimloop_kernel`) over
 packing tables whose missing entries the compiled rule fills (`packing_kernel`); the per-design
@@ -102,6 +106,25 @@ def main(argv: list[str] | None = None) -> int:
     short = [k for k, r in out.items() if r["cimloop"] < 10e6]
     print(f"target cimloop >= 10,000,000 /s: met in {len(out) - len(short)} of {len(out)} "
           f"cases" + (f" (not: {', '.join(short)})" if short else ""))
+    print("start-up: the first batch of a process, empty tables (cimloop, CPU time, one run)")
+    from problems.hardware.packing import DEFAULT_CACHE
+    startup = {}
+    for n in (1_000, 10_000, 100_000):
+        batch = random_rram_designs(n, seed=1_000 + n)
+        _clear()
+        c0 = time.process_time()
+        evaluate(batch, stack, "cimloop")
+        cold_s = time.process_time() - c0
+        entries = DEFAULT_CACHE.n_entries
+        fresh = random_rram_designs(n, seed=2_000 + n)
+        c0 = time.process_time()
+        evaluate(fresh, stack, "cimloop")
+        warm_s = time.process_time() - c0
+        startup[n] = {"cold": n * stack.n_layers / cold_s, "entries": entries,
+                      "fill_s": cold_s - warm_s}
+        print(f"  {n:>7,} designs: {startup[n]['cold']:12,.0f} /s, {entries:,} table entries "
+              f"computed, {cold_s - warm_s:5.2f} s more than the next fresh batch of {n:,}")
+    out["start-up"] = {f"{n} designs": round(v["cold"]) for n, v in startup.items()}
     print(json.dumps({k: {c: round(v) for c, v in r.items()} for k, r in out.items()}))
     return 0
 

@@ -175,3 +175,41 @@ def test_per_combination_energies_and_areas_equal_per_design(space: str) -> None
     for k, (cols, key) in ca.AREA_KEYS.items():
         want = ca.keyed_lookup(table, cols(d), key, prior[k])
         np.testing.assert_array_equal(got[k], want, err_msg=k)
+
+
+def test_table_completion_before_and_after_a_counting_pass(monkeypatch) -> None:
+    """Young tables are completed before counting, older ones after a first pass finds missing
+    entries; both give the counts of the numpy statement, with one counting pass (cold) or
+    two (warm tables that miss some entries)."""
+    from problems.hardware import cimloop_kernel as ck
+
+    d = _structures("extended", 300, 21)
+    ref = ccn.counts_reference(d, STACK, ACT)
+    calls: list[str] = []
+    real_kernel, real_complete = ck._kernel, ck._complete_tables
+
+    def kernel(*a):
+        calls.append("count")
+        return real_kernel(*a)
+
+    def complete(*a):
+        calls.append("complete")
+        return real_complete(*a)
+
+    monkeypatch.setattr(ck, "_kernel", kernel)
+    monkeypatch.setattr(ck, "_complete_tables", complete)
+    old = PackingCache()                         # many entries, but not this batch's
+    _kernel_counts(_structures("rram-paper", 3000, 22), old)
+    assert old.n_entries > len(d)
+    for cache, path in ((PackingCache(), ["complete", "count"]),
+                        (old, ["count", "complete", "count"])):
+        calls.clear()
+        got = _kernel_counts(d, cache)
+        assert calls == path
+        for k in ("row_reads_active", "conversions", "cells_filled", "busy_s"):
+            np.testing.assert_allclose(got[k], ref[k], rtol=4e-15, err_msg=k)
+        calls.clear()
+        again = _kernel_counts(d, cache)             # complete now: one pass
+        assert calls == ["count"]
+        for k in SUMMED:
+            np.testing.assert_array_equal(again[k], got[k], err_msg=k)

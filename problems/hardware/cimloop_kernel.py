@@ -12,8 +12,11 @@ structure's counts do not depend on the batch it came in.
 Structures are visited sorted by their (memory and weight slices, capacities) key, so a walk
 reuses the levels it shares with the structure before. Table entries never computed are
 recorded by the kernel (once each), computed by the compiled packing rule
-(`PackingCache.fill`) and the structures that met them evaluated again: at most one round per
-level.
+(`PackingCache.fill`) and the structures that met them counted again. Before that second
+pass, and before the first one when the tables are young (fewer entries than structures to
+count), `_complete_tables` computes every entry those walks still need a level at a time
+(each distinct walk prefix looked up once per level), so cold tables cost one extra walk, not
+a counting pass per level.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 
 from problems.hardware import cimloop_components as cc
 from problems.hardware.design import DesignBatch
-from problems.hardware.packing import DIM_INDEX, WEIGHT_DIMS, PackingCache, start
+from problems.hardware.packing import DIM_INDEX, WEIGHT_DIMS, PackingCache, PackingStart, start
 
 #: counts summed per workload by the kernel, in the order of its output axis
 SUMMED: tuple[str, ...] = (
@@ -212,6 +215,64 @@ def _kernel(todo, share, combo, init, cap_idx, sram, slices, lay, macs, wptr, wc
     return n_miss
 
 
+@numba.njit(cache=True, nogil=True)
+def _walk_level(lvl, structures, share, cap_idx, cur, nxt, link, miss_state,
+                miss_ci):  # pragma: no cover - compiled
+    """Level ``lvl`` of the walks of ``structures`` (sorted; ``share[t]``: leading levels
+    ``structures[t]`` packs like ``structures[t - 1]``) for every class: ``nxt[c, t]`` is the
+    state after ``cur[c, t]``, the state at this level (-1: a missing entry). A walk that packs
+    like the one before through this level copies its result. Missing entries are recorded
+    once (marked -2). Returns (walks that met a missing entry, entries recorded)."""
+    n_c, n_t = cur.shape
+    n_walks = 0
+    n_miss = 0
+    for c in range(n_c):
+        for t in range(n_t):
+            if t == 0 or share[t] <= lvl:
+                state = np.int64(cur[c, t])
+                ci = cap_idx[structures[t], lvl]
+                x = link[state, ci]
+                if x >= 0:
+                    nxt[c, t] = x & _LOW
+                else:
+                    nxt[c, t] = -1
+                    if x == -1:
+                        link[state, ci] = -2
+                        miss_state[n_miss] = state
+                        miss_ci[n_miss] = ci
+                        n_miss += 1
+            else:
+                nxt[c, t] = nxt[c, t - 1]
+            if nxt[c, t] < 0:
+                n_walks += 1
+    return n_walks, n_miss
+
+
+def _complete_tables(st: PackingStart, structures: np.ndarray, share: np.ndarray,
+                     cache: PackingCache) -> None:
+    """Compute every table entry the walks of ``structures`` (sorted as the kernel visits them,
+    ``share`` as `_shared_levels`) need, a level at a time: each distinct walk prefix is
+    looked up once per level (twice where entries were missing), so filling cold tables costs
+    about two walks per (structure, class) instead of a counting pass per level."""
+    n_c, n_t = st.init.shape[1], structures.size
+    cur = np.ascontiguousarray(st.init[st.combo[structures]].T).astype(np.int32)
+    nxt = np.empty_like(cur)
+    miss_state, miss_ci = np.empty(n_c * n_t, np.int64), np.empty(n_c * n_t, np.int64)
+    for lvl in range(len(cache.tables)):
+        for _ in range(3):
+            link = cache.compiled_tables()[0][lvl]
+            n_walks, n_miss = _walk_level(lvl, structures, share, st.cap_idx, cur, nxt, link,
+                                          miss_state, miss_ci)
+            if n_walks == 0:
+                break
+            if n_miss == 0:                  # marks left by an interrupted earlier call
+                cache.unmark()
+            cache.fill(np.full(n_miss, lvl), miss_state[:n_miss], miss_ci[:n_miss])
+        else:
+            raise AssertionError("packing table entries still missing after computing them")
+        cur, nxt = nxt, cur
+
+
 def _shared_levels(key: np.ndarray) -> np.ndarray:
     """Per row of a sorted (n, 1 + 5) key (combination, capacity index per level): how many
     leading levels it packs like the row before (0 for the first row or a new combination)."""
@@ -251,7 +312,9 @@ def summed_counts(designs: DesignBatch, classes: dict[str, np.ndarray],
     macs = np.asarray(layers["macs"], float)
     wk = wk.astype(np.int64)
     redo = np.zeros(n_s, bool)
-    for _ in range(len(cache.tables) + 2):      # a round per level (+1: stale marks)
+    if cache.n_entries < todo.size:     # young tables: most walks would stop at a missing entry
+        _complete_tables(st, todo, _shared_levels(key[todo]), cache)
+    for _ in range(len(cache.tables) + 2):      # 1-2 passes; the bound is a safety net
         links, factors, alls, dims = cache.compiled_tables()
         miss = [np.empty(todo.size * n_c, np.int64) for _ in range(3)]
         share = _shared_levels(key[todo])
@@ -266,4 +329,6 @@ def summed_counts(designs: DesignBatch, classes: dict[str, np.ndarray],
         cache.fill(*(m[:n] for m in miss))      # also clears the kernel's -2 marks
         todo = todo[redo[todo]]
         redo[:] = False
-    raise AssertionError("packing tables incomplete after one round per level")
+        # the rest of their walks' entries, without a counting pass per level
+        _complete_tables(st, todo, _shared_levels(key[todo]), cache)
+    raise AssertionError("packing tables still incomplete after completing them")

@@ -102,7 +102,7 @@ def _greedy(s0, s1, s2, cap, keys, vals, fill, ov, op):  # pragma: no cover - co
     """`packing_rule._greedy` of sizes (s0, s1, s2) (absent dimensions: 1) into ``cap``:
     (utilisation, factor per dimension). Results are memoized in (keys, vals) while the
     table is at most 3/4 full."""
-    if cap <= 1:
+    if cap <= 1 or (s0 == 1 and s1 == 1 and s2 == 1):     # nothing to pack: no option
         return 1.0, np.int64(1), np.int64(1), np.int64(1)
     h = _slot(keys, s0, s1, s2, cap)
     if keys[h, 0] != 0:
