@@ -2,7 +2,9 @@
 (state, capacity) keys, with the same allocations.
 
 The rule is `packing_rule._greedy` line for line: the same options in the same order, the
-same float utilisations, "only a strictly better option replaces the incumbent". Its one
+same float utilisations, "only a strictly better option replaces the incumbent"; two cases
+are answered without the search, with the answer it would find: nothing to pack (sizes 1, or
+capacity <= 1) and everything fits (product <= capacity: the whole sizes). Its one
 interpreter-specific detail is the order in which it tries a size's prime factors (Python's
 ``set`` order, as the reference tool): that order is taken from the running interpreter
 (`PrimeOrder`, one row per size met), not re-implemented. Subproblems are memoized in an
@@ -104,6 +106,10 @@ def _greedy(s0, s1, s2, cap, keys, vals, fill, ov, op):  # pragma: no cover - co
     table is at most 3/4 full."""
     if cap <= 1 or (s0 == 1 and s1 == 1 and s2 == 1):     # nothing to pack: no option
         return 1.0, np.int64(1), np.int64(1), np.int64(1)
+    if s0 <= cap and s1 <= cap and s0 * s1 <= cap and s0 * s1 * s2 <= cap:   # no overflow
+        # everything fits: taking every prime factor reaches the largest utilisation, the
+        # product, and every option that does allocates the whole sizes (no split: v <= cap)
+        return float(s0 * s1 * s2), s0, s1, s2
     h = _slot(keys, s0, s1, s2, cap)
     if keys[h, 0] != 0:
         return vals[h, 0], np.int64(vals[h, 1]), np.int64(vals[h, 2]), np.int64(vals[h, 3])
