@@ -15,7 +15,9 @@ Then the start-up cost, separately: the first batch of a process from empty tabl
 10,000 and 100,000 designs, and how many packing-table entries it had to compute (a bounded,
 one-time cost per process and workload set: the whole rram-paper x paper-4 needs ~87,000).
 
-Target (issue 12): cimloop >= 10 M design-layers/s per core, physical no slower than before.
+Target (issue 12): cimloop >= 10 M design-layers/s per core (baseline "0.54-0.75 M": the warm
+and new-population cases of this benchmark on the code of the time, 69b77ad, which measures
+0.76 M and 0.47 M, and 0.33 M with empty caches), physical no slower than before.
 The cimloop counts of new structures come from one compiled loop (`cimloop_kernel`) over
 packing tables whose missing entries the compiled rule fills (`packing_kernel`); the per-design
 energies and areas are computed once per distinct combination of the fields they depend on.
@@ -103,9 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         out[name] = rate
         print(f"  {name:16s} {rate['physical']:14,.0f} {rate['cimloop']:14,.0f} "
               f"{rate['cimloop'] / rate['physical']:17.2f}")
-    short = [k for k, r in out.items() if r["cimloop"] < 10e6]
-    print(f"target cimloop >= 10,000,000 /s: met in {len(out) - len(short)} of {len(out)} "
-          f"cases" + (f" (not: {', '.join(short)})" if short else ""))
+    steady = [k for k in out if k != "random, cold"]
+    short = [k for k in steady if out[k]["cimloop"] < 10e6]
+    print(f"target cimloop >= 10,000,000 /s: met in {len(steady) - len(short)} of {len(steady)} "
+          f"cases with tables" + (f" (not: {', '.join(short)})" if short else "")
+          + f"; empty tables {out['random, cold']['cimloop']:,.0f} /s (see start-up)")
     print("start-up: the first batch of a process, empty tables (cimloop, CPU time, one run)")
     from problems.hardware.packing import DEFAULT_CACHE
     startup = {}
@@ -120,10 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         c0 = time.process_time()
         evaluate(fresh, stack, "cimloop")
         warm_s = time.process_time() - c0
-        startup[n] = {"cold": n * stack.n_layers / cold_s, "entries": entries,
-                      "fill_s": cold_s - warm_s}
-        print(f"  {n:>7,} designs: {startup[n]['cold']:12,.0f} /s, {entries:,} table entries "
-              f"computed, {cold_s - warm_s:5.2f} s more than the next fresh batch of {n:,}")
+        startup[n] = {"cold": n * stack.n_layers / cold_s, "entries": entries}
+        print(f"  {n:>7,} designs: {startup[n]['cold']:12,.0f} /s ({cold_s:5.2f} s; the next "
+              f"random batch of {n:,} {warm_s:5.2f} s), {entries:,} table entries computed")
     out["start-up"] = {f"{n} designs": round(v["cold"]) for n, v in startup.items()}
     print(json.dumps({k: {c: round(v) for c, v in r.items()} for k, r in out.items()}))
     return 0
