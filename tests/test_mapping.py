@@ -304,3 +304,10 @@ def test_batch_tiling_shared_by_blocks_is_the_blocks_own(packing: str) -> None:
     other = "one-per-group" if packing == "block-diagonal" else "block-diagonal"
     with pytest.raises(ValueError, match="packed"):
         map_workloads(block, stack, Deployment(packing=other), tiling)
+    with pytest.raises(ValueError, match="another workload stack"):
+        map_workloads(block, WorkloadStack.of(load_workloads("paper-4")), dep, tiling)
+    # the per-key counts the first block derives are reused by the next, unchanged
+    assert "key_counts" in tiling.derived
+    again = workload_counts(block, stack, dep, tiling=tiling)
+    for k in a:
+        np.testing.assert_array_equal(a[k], again[k], err_msg=k)

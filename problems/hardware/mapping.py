@@ -37,7 +37,7 @@ gathered to designs x layers; no loop over designs or layers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -122,6 +122,9 @@ class KeyTiling:
     codes: np.ndarray
     tiling: Tiling
     packing: str
+    stack: WorkloadStack
+    #: what the blocks derive from ``tiling`` alone, computed by the first (physical_counts)
+    derived: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def keys_of(self, designs: DesignBatch) -> np.ndarray:
         """Each design's row of ``tiling`` (its key must be one of ``codes``)."""
@@ -137,7 +140,7 @@ def tile_keys(designs: DesignBatch, stack: WorkloadStack,
     """`KeyTiling` of every mapping key of ``designs``."""
     d = designs
     codes, first = np.unique(key_codes(d), return_index=True)
-    return KeyTiling(codes=codes, packing=packing,
+    return KeyTiling(codes=codes, packing=packing, stack=stack,
                      tiling=tile(d.xbar_rows[first], d.xbar_cols[first], d.bits_per_cell[first],
                                  stack, packing))
 
@@ -185,6 +188,8 @@ def map_workloads(designs: DesignBatch, stack: WorkloadStack,
     else:
         if tiling.packing != dep.packing:
             raise ValueError(f"tiling packed {tiling.packing!r}, deployment {dep.packing!r}")
+        if tiling.stack is not stack:
+            raise ValueError("tiling of another workload stack")
         t, inv = tiling.tiling, tiling.keys_of(d)
     static = (~stack.dynamic).astype(float)
     arrays_w = (t.arrays @ (stack.membership * static[:, None]))[inv]

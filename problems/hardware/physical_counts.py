@@ -10,7 +10,7 @@ import numpy as np
 
 from problems.hardware.deployment import Deployment
 from problems.hardware.design import DesignBatch
-from problems.hardware.mapping import KeyTiling, Mapping, map_workloads
+from problems.hardware.mapping import KeyTiling, Mapping, Tiling, map_workloads
 from problems.workloads.stack import WorkloadStack
 
 ACCUMULATOR_BITS = 24       # partial-sum word in the output buffer (8b x 8b x up to 256 terms)
@@ -44,6 +44,28 @@ def _sum_w(per_layer: np.ndarray, stack: WorkloadStack) -> np.ndarray:
     return np.add.reduceat(per_layer, stack.offsets[:-1], axis=-1)
 
 
+def _key_counts(t: Tiling, lc: dict[str, np.ndarray], stack: WorkloadStack
+                ) -> dict[str, np.ndarray]:
+    """Per mapping key of the tiling ``t``: the per-workload counts that depend on the key only
+    (n_keys, n_workloads)."""
+    memb = stack.membership                              # (n_layers, n_workloads)
+    memb_static = memb * lc["static"][:, None]
+    memb_dyn = memb * lc["dynamic"][:, None]
+    slices_k, cols_k, rt_k, ct_k = t.slices, t.cols, t.row_tiles, t.col_tiles
+    conv_k = rt_k * cols_k * lc["G"] * lc["positions"] * lc["input_bits"]
+    return {
+        "cell_reads": (lc["macs"] * lc["input_bits"] * slices_k * t.read_factor) @ memb,
+        "conversions": conv_k @ memb,
+        "row_activations": (ct_k * lc["input_vector_bits"]) @ memb,
+        "psums": (rt_k * lc["outputs"]) @ memb,
+        "cells_static": (lc["weights"] * slices_k) @ memb_static,
+        "cells_dyn": (lc["weights"] * slices_k) @ memb_dyn,
+        "cells_allocated": t.cells_allocated @ memb_static,
+        "useful_cell_steps": (lc["rows"] * cols_k * lc["G"] * lc["positions"]
+                              * lc["input_bits"]) @ memb,
+    }
+
+
 def workload_counts(designs: DesignBatch, stack: WorkloadStack,
                     deployment: Deployment | None = None,
                     mapping: Mapping | None = None,
@@ -72,28 +94,22 @@ def workload_counts(designs: DesignBatch, stack: WorkloadStack,
     ``tiling``: see `map_workloads` (ignored when ``mapping`` is given).
     """
     dep = deployment or Deployment()
-    lc = _layer_constants(stack)
+    shared = tiling.derived if mapping is None and tiling is not None else None
+    if shared is not None and "layer_constants" not in shared:
+        shared["layer_constants"] = _layer_constants(stack)
+    lc = shared["layer_constants"] if shared is not None else _layer_constants(stack)
     memb = stack.membership                              # (n_layers, n_workloads)
     static, dynamic = lc["static"], lc["dynamic"]
     memb_static = memb * static[:, None]
-    memb_dyn = memb * dynamic[:, None]
     d = designs
     mp = mapping if mapping is not None else map_workloads(d, stack, dep, tiling)
     t, inv = mp.tiling, mp.key
-    # ---- per mapping key k: counts of every layer, (n_keys, n_layers) -------------------------
-    slices_k, cols_k, rt_k, ct_k = t.slices, t.cols, t.row_tiles, t.col_tiles
-    conv_k = rt_k * cols_k * lc["G"] * lc["positions"] * lc["input_bits"]
-    tables = {
-        "cell_reads": (lc["macs"] * lc["input_bits"] * slices_k * t.read_factor) @ memb,
-        "conversions": conv_k @ memb,
-        "row_activations": (ct_k * lc["input_vector_bits"]) @ memb,
-        "psums": (rt_k * lc["outputs"]) @ memb,
-        "cells_static": (lc["weights"] * slices_k) @ memb_static,
-        "cells_dyn": (lc["weights"] * slices_k) @ memb_dyn,
-        "cells_allocated": t.cells_allocated @ memb_static,
-        "useful_cell_steps": (lc["rows"] * cols_k * lc["G"] * lc["positions"]
-                              * lc["input_bits"]) @ memb,
-    }
+    if shared is None:
+        tables = _key_counts(t, lc, stack)
+    else:                                                # the batch's: tabulated once
+        if "key_counts" not in shared:
+            shared["key_counts"] = _key_counts(t, lc, stack)
+        tables = shared["key_counts"]
     per_w = {k: v[inv] for k, v in tables.items()}       # (n_d, n_w)
 
     # ---- per design: residency, replication, passes, bit-serial steps ----------------------
