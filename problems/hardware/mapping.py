@@ -52,13 +52,6 @@ def key_codes(designs: DesignBatch) -> np.ndarray:
     return (d.xbar_rows * 8193 + d.xbar_cols) * 9 + d.bits_per_cell
 
 
-def mapping_keys(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
-    """Unique (xbar_rows, xbar_cols, bits_per_cell) combinations (index of a design holding
-    each) and each design's key index."""
-    _, first, inv = np.unique(key_codes(designs), return_index=True, return_inverse=True)
-    return first, inv.reshape(-1)
-
-
 @dataclass(frozen=True, eq=False)
 class Tiling:
     """Placement of one copy of every layer per mapping key, arrays of shape (n_keys, n_layers).
@@ -182,15 +175,12 @@ def map_workloads(designs: DesignBatch, stack: WorkloadStack,
     dep = deployment or Deployment()
     d = designs
     if tiling is None:
-        first, inv = mapping_keys(d)
-        t = tile(d.xbar_rows[first], d.xbar_cols[first], d.bits_per_cell[first], stack,
-                 dep.packing)
-    else:
-        if tiling.packing != dep.packing:
-            raise ValueError(f"tiling packed {tiling.packing!r}, deployment {dep.packing!r}")
-        if tiling.stack is not stack:
-            raise ValueError("tiling of another workload stack")
-        t, inv = tiling.tiling, tiling.keys_of(d)
+        tiling = tile_keys(d, stack, dep.packing)
+    elif tiling.packing != dep.packing:
+        raise ValueError(f"tiling packed {tiling.packing!r}, deployment {dep.packing!r}")
+    elif tiling.stack is not stack:
+        raise ValueError("tiling of another workload stack")
+    t, inv = tiling.tiling, tiling.keys_of(d)
     static = (~stack.dynamic).astype(float)
     arrays_w = (t.arrays @ (stack.membership * static[:, None]))[inv]
     nm = d.n_macros.astype(float)[:, None]
