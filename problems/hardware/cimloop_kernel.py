@@ -312,12 +312,12 @@ def summed_counts(designs: DesignBatch, classes: dict[str, np.ndarray],
     macs = np.asarray(layers["macs"], float)
     wk = wk.astype(np.int64)
     redo = np.zeros(n_s, bool)
+    share = _shared_levels(key[todo])
     if cache.n_entries < todo.size:     # young tables: most walks would stop at a missing entry
-        _complete_tables(st, todo, _shared_levels(key[todo]), cache)
+        _complete_tables(st, todo, share, cache)
     for _ in range(len(cache.tables) + 2):      # 1-2 passes; the bound is a safety net
         links, factors, alls, dims = cache.compiled_tables()
         miss = [np.empty(todo.size * n_c, np.int64) for _ in range(3)]
-        share = _shared_levels(key[todo])
         n = _kernel(todo, share, st.combo, st.init, st.cap_idx, sram, slices, lay, macs, wptr, wk,
                     wval, *links, *factors, *alls, dims, in_bits_b, out_bits_b,
                     out, mpc, placed, redo, *miss)
@@ -328,7 +328,8 @@ def summed_counts(designs: DesignBatch, classes: dict[str, np.ndarray],
             cache.unmark()
         cache.fill(*(m[:n] for m in miss))      # also clears the kernel's -2 marks
         todo = todo[redo[todo]]
+        share = _shared_levels(key[todo])
         redo[:] = False
         # the rest of their walks' entries, without a counting pass per level
-        _complete_tables(st, todo, _shared_levels(key[todo]), cache)
+        _complete_tables(st, todo, share, cache)
     raise AssertionError("packing tables still incomplete after completing them")

@@ -37,6 +37,7 @@ gathered to designs x layers; no loop over designs or layers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,8 +117,16 @@ class KeyTiling:
     tiling: Tiling
     packing: str
     stack: WorkloadStack
-    #: what the blocks derive from ``tiling`` alone, computed by the first (physical_counts)
+    #: what the blocks derive from ``tiling`` and ``stack`` alone (`derive`)
     derived: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def derive(self, name: str, compute: Callable[[], dict[str, np.ndarray]]
+               ) -> dict[str, np.ndarray]:
+        """``compute()``, computed by the first block that asks for ``name`` and kept for the
+        others."""
+        if name not in self.derived:
+            self.derived[name] = compute()
+        return self.derived[name]
 
     def keys_of(self, designs: DesignBatch) -> np.ndarray:
         """Each design's row of ``tiling`` (its key must be one of ``codes``)."""

@@ -6,6 +6,8 @@ Accounting decisions: `problems.hardware.physical`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from problems.hardware.deployment import Deployment
@@ -94,22 +96,19 @@ def workload_counts(designs: DesignBatch, stack: WorkloadStack,
     ``tiling``: see `map_workloads` (ignored when ``mapping`` is given).
     """
     dep = deployment or Deployment()
-    shared = tiling.derived if mapping is None and tiling is not None else None
-    if shared is not None and "layer_constants" not in shared:
-        shared["layer_constants"] = _layer_constants(stack)
-    lc = shared["layer_constants"] if shared is not None else _layer_constants(stack)
+    shared = tiling if mapping is None else None         # a block of a batch: derived once
+
+    def derived(name: str, compute: Callable[[], dict[str, np.ndarray]]
+                ) -> dict[str, np.ndarray]:
+        return compute() if shared is None else shared.derive(name, compute)
+    lc = derived("layer_constants", lambda: _layer_constants(stack))
     memb = stack.membership                              # (n_layers, n_workloads)
     static, dynamic = lc["static"], lc["dynamic"]
     memb_static = memb * static[:, None]
     d = designs
     mp = mapping if mapping is not None else map_workloads(d, stack, dep, tiling)
     t, inv = mp.tiling, mp.key
-    if shared is None:
-        tables = _key_counts(t, lc, stack)
-    else:                                                # the batch's: tabulated once
-        if "key_counts" not in shared:
-            shared["key_counts"] = _key_counts(t, lc, stack)
-        tables = shared["key_counts"]
+    tables = derived("key_counts", lambda: _key_counts(t, lc, stack))
     per_w = {k: v[inv] for k, v in tables.items()}       # (n_d, n_w)
 
     # ---- per design: residency, replication, passes, bit-serial steps ----------------------
